@@ -1,0 +1,51 @@
+// Command cert-manager-msp is the operator: it serves cert-manager.io in every kcp
+// workspace that has bound the provider's APIExport, from this one process.
+package main
+
+import (
+	"flag"
+	"fmt"
+	"os"
+
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/log/zap"
+
+	"github.com/platform-mesh/cert-manager-msp/internal/operator"
+	"github.com/platform-mesh/cert-manager-msp/internal/provider"
+)
+
+func main() {
+	// --kubeconfig is controller-runtime's flag (falling back to $KUBECONFIG). Its current
+	// context must point at the provider workspace, e.g. .../clusters/root:providers:cert-manager.
+	var opts operator.Options
+	flag.StringVar(&opts.EndpointSliceName, "endpoint-slice", provider.EndpointSliceName,
+		"name of the APIExportEndpointSlice in the provider workspace")
+	flag.StringVar(&opts.MetricsAddr, "metrics-bind-address", ":9402", `address for /metrics; "0" disables`)
+	flag.StringVar(&opts.HealthAddr, "health-probe-bind-address", ":9403", `address for /healthz and /readyz; "0" disables`)
+	flag.BoolVar(&opts.LeaderElection, "leader-elect", false, "elect one active replica through a Lease")
+	flag.StringVar(&opts.LeaderElectionNamespace, "leader-election-namespace", "default",
+		"namespace in the provider workspace that holds the leader election Lease")
+	zapOpts := zap.Options{}
+	zapOpts.BindFlags(flag.CommandLine)
+	flag.Parse()
+	ctrl.SetLogger(zap.New(zap.UseFlagOptions(&zapOpts)))
+
+	if err := run(opts); err != nil {
+		fmt.Fprintln(os.Stderr, "cert-manager-msp:", err)
+		os.Exit(1)
+	}
+}
+
+func run(opts operator.Options) error {
+	cfg, err := ctrl.GetConfig()
+	if err != nil {
+		return fmt.Errorf("loading the kubeconfig of the provider workspace: %w", err)
+	}
+	mgr, err := operator.New(cfg, opts)
+	if err != nil {
+		return err
+	}
+	ctrl.Log.Info("Starting cert-manager-msp", "endpointSlice", opts.EndpointSliceName, "host", cfg.Host)
+	// SetupSignalHandler cancels on SIGTERM or SIGINT; Start returns once runnables stop.
+	return mgr.Start(ctrl.SetupSignalHandler())
+}

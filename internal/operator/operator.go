@@ -1,0 +1,115 @@
+// Package operator wires the cert-manager-msp operator: one multicluster-runtime manager
+// on kcp's apiexport provider, which turns every workspace bound to the APIExport into
+// an engaged "cluster" served through the export's virtual workspace, and the controllers
+// that act in those workspaces.
+package operator
+
+import (
+	"context"
+	"fmt"
+	"sync"
+
+	"github.com/go-logr/logr"
+	"k8s.io/client-go/rest"
+	"sigs.k8s.io/controller-runtime/pkg/cluster"
+	"sigs.k8s.io/controller-runtime/pkg/healthz"
+	"sigs.k8s.io/controller-runtime/pkg/log"
+	"sigs.k8s.io/controller-runtime/pkg/manager"
+	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+
+	mcmanager "sigs.k8s.io/multicluster-runtime/pkg/manager"
+	"sigs.k8s.io/multicluster-runtime/pkg/multicluster"
+
+	"github.com/kcp-dev/multicluster-provider/apiexport"
+
+	"github.com/platform-mesh/cert-manager-msp/internal/kcp"
+	"github.com/platform-mesh/cert-manager-msp/internal/provider"
+)
+
+// Controller registers one controller with the manager. Controllers plug in here.
+type Controller func(mgr mcmanager.Manager) error
+
+// Options configure the operator.
+type Options struct {
+	// EndpointSliceName is the APIExportEndpointSlice in the provider workspace.
+	EndpointSliceName string
+	// MetricsAddr and HealthAddr are bind addresses; "0" disables.
+	MetricsAddr string
+	HealthAddr  string
+	// LeaderElection makes only one of several replicas reconcile.
+	LeaderElection          bool
+	LeaderElectionNamespace string
+	// Controllers are registered in order.
+	Controllers []Controller
+}
+
+// New builds the manager. cfg must point at the provider workspace (not at the virtual
+// workspace): the provider reads the endpoint slice there and swaps only the host for
+// the virtual workspace URLs it lists, so cfg's credentials must be valid on both.
+func New(cfg *rest.Config, opts Options) (mcmanager.Manager, error) {
+	if opts.EndpointSliceName == "" {
+		opts.EndpointSliceName = provider.EndpointSliceName
+	}
+	p, err := apiexport.New(cfg, opts.EndpointSliceName, apiexport.Options{Scheme: kcp.Scheme})
+	if err != nil {
+		return nil, fmt.Errorf("creating the apiexport provider: %w", err)
+	}
+	mgr, err := mcmanager.New(cfg, p, manager.Options{
+		Scheme:                  kcp.Scheme,
+		Metrics:                 metricsserver.Options{BindAddress: opts.MetricsAddr},
+		HealthProbeBindAddress:  opts.HealthAddr,
+		LeaderElection:          opts.LeaderElection,
+		LeaderElectionID:        "cert-manager-msp",
+		LeaderElectionNamespace: opts.LeaderElectionNamespace,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("creating the manager: %w", err)
+	}
+	if opts.HealthAddr != "" && opts.HealthAddr != "0" {
+		if err := mgr.AddHealthzCheck("ping", healthz.Ping); err != nil {
+			return nil, err
+		}
+		if err := mgr.AddReadyzCheck("ping", healthz.Ping); err != nil {
+			return nil, err
+		}
+	}
+	if err := mgr.Add(&engagementLog{log: log.Log.WithName("workspaces")}); err != nil {
+		return nil, err
+	}
+	for _, setup := range opts.Controllers {
+		if err := setup(mgr); err != nil {
+			return nil, err
+		}
+	}
+	return mgr, nil
+}
+
+// engagementLog logs each workspace as it is engaged and disengaged, so an operator's
+// log shows which consumer workspaces one process serves.
+type engagementLog struct {
+	log     logr.Logger
+	mu      sync.Mutex
+	engaged int
+}
+
+func (e *engagementLog) Start(ctx context.Context) error {
+	<-ctx.Done()
+	return nil
+}
+
+func (e *engagementLog) Engage(ctx context.Context, name multicluster.ClusterName, _ cluster.Cluster) error {
+	e.mu.Lock()
+	e.engaged++
+	n := e.engaged
+	e.mu.Unlock()
+	e.log.Info("Engaged workspace", "cluster", name, "engaged", n)
+	go func() {
+		<-ctx.Done()
+		e.mu.Lock()
+		e.engaged--
+		n := e.engaged
+		e.mu.Unlock()
+		e.log.Info("Disengaged workspace", "cluster", name, "engaged", n)
+	}()
+	return nil
+}

@@ -1,0 +1,72 @@
+// Package e2e tests the provider against a real kcp server started by the harness. One
+// server serves the whole package; each test works in workspaces of its own under
+// root:orgs, so tests run in parallel.
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/kcp-dev/logicalcluster/v3"
+	"k8s.io/client-go/rest"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/log/zap"
+
+	"github.com/platform-mesh/cert-manager-msp/internal/kcp"
+	"github.com/platform-mesh/cert-manager-msp/internal/provider"
+	"github.com/platform-mesh/cert-manager-msp/test/kcpserver"
+)
+
+// admin holds kcp's admin credentials; scope them with kcp.ForPath.
+var admin *rest.Config
+
+func TestMain(m *testing.M) {
+	os.Exit(run(m))
+}
+
+func run(m *testing.M) int {
+	dir, err := os.MkdirTemp("", "cert-manager-msp-e2e-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	// The operator's log goes next to kcp's, kept when a test fails.
+	logFile, err := os.Create(filepath.Join(dir, "operator.log"))
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer logFile.Close()
+	ctrl.SetLogger(zap.New(zap.WriteTo(logFile), zap.UseDevMode(true)))
+
+	ctx := context.Background()
+	server, err := kcpserver.Start(ctx, dir)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "starting kcp:", err)
+		return 1
+	}
+	defer server.Stop()
+	if admin, err = server.Config(); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	if err := provider.Bootstrap(ctx, admin, provider.BootstrapOptions{}); err != nil {
+		fmt.Fprintln(os.Stderr, "bootstrapping the provider:", err)
+		return 1
+	}
+	code := m.Run()
+	if code == 0 {
+		_ = os.RemoveAll(dir)
+	} else {
+		fmt.Fprintln(os.Stderr, "kcp state and log kept in", dir)
+	}
+	return code
+}
+
+// providerConfig is what the operator is given: credentials scoped to the provider workspace.
+func providerConfig() *rest.Config {
+	return kcp.ForPath(admin, logicalcluster.NewPath(provider.WorkspacePath))
+}

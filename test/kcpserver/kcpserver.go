@@ -1,0 +1,195 @@
+// Package kcpserver runs a real kcp server process for tests: the binary the project
+// builds into bin/kcp, on loopback, on free ports, with its state in a temporary
+// directory. It does not depend on *testing.T, so one server can be shared by a whole
+// test package from TestMain, and it can be stopped and restarted on the same state.
+package kcpserver
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
+
+	sdkserver "github.com/kcp-dev/sdk/testing/server"
+)
+
+// Server is one running kcp process.
+type Server struct {
+	// Dir holds the server's state (root/), its log (kcp.log) and admin.kubeconfig.
+	Dir  string
+	args []string
+	bin  string
+	cmd  *exec.Cmd
+	done chan struct{}
+}
+
+// Start runs kcp with its state under dir (created if missing) and waits until it is
+// ready. The caller must Stop it.
+func Start(ctx context.Context, dir string) (*Server, error) {
+	bin, err := Binary()
+	if err != nil {
+		return nil, err
+	}
+	ports, err := freePorts(3)
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{Dir: dir, bin: bin, args: []string{
+		"start",
+		"--root-directory=" + filepath.Join(dir, "root"),
+		"--kubeconfig-path=" + filepath.Join(dir, "admin.kubeconfig"),
+		"--bind-address=127.0.0.1",
+		"--secure-port=" + ports[0],
+		"--embedded-etcd-client-port=" + ports[1],
+		"--embedded-etcd-peer-port=" + ports[2],
+	}}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
+	}
+	return s, s.run(ctx)
+}
+
+// KubeconfigPath is kcp's admin kubeconfig.
+func (s *Server) KubeconfigPath() string { return filepath.Join(s.Dir, "admin.kubeconfig") }
+
+// Config returns admin credentials for kcp. Its host has no workspace path; scope it
+// with kcp.ForPath.
+func (s *Server) Config() (*rest.Config, error) {
+	raw, err := clientcmd.LoadFromFile(s.KubeconfigPath())
+	if err != nil {
+		return nil, err
+	}
+	cfg, err := clientcmd.NewNonInteractiveClientConfig(*raw, "base", nil, nil).ClientConfig()
+	if err != nil {
+		return nil, err
+	}
+	cfg.QPS, cfg.Burst = -1, 0 // tests measure kcp, not client-side throttling
+	return cfg, nil
+}
+
+// Stop ends the server: SIGTERM to its process group, SIGKILL after 30s.
+func (s *Server) Stop() error {
+	if s.cmd == nil {
+		return nil
+	}
+	_ = syscall.Kill(-s.cmd.Process.Pid, syscall.SIGTERM)
+	select {
+	case <-s.done:
+	case <-time.After(30 * time.Second):
+		_ = syscall.Kill(-s.cmd.Process.Pid, syscall.SIGKILL)
+		<-s.done
+	}
+	s.cmd = nil
+	return nil
+}
+
+// Restart stops the server and starts it again on the same state and ports.
+func (s *Server) Restart(ctx context.Context) error {
+	if err := s.Stop(); err != nil {
+		return err
+	}
+	return s.run(ctx)
+}
+
+func (s *Server) run(ctx context.Context) error {
+	logFile, err := os.OpenFile(filepath.Join(s.Dir, "kcp.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		return err
+	}
+	cmd := exec.Command(s.bin, s.args...)
+	cmd.Stdout, cmd.Stderr = logFile, logFile
+	// Its own process group, so Stop reaches every child and a test's ^C does not.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		logFile.Close()
+		return fmt.Errorf("starting %s: %w", s.bin, err)
+	}
+	s.cmd, s.done = cmd, make(chan struct{})
+	go func() {
+		_ = cmd.Wait()
+		logFile.Close()
+		close(s.done)
+	}()
+	if err := s.waitReady(ctx); err != nil {
+		_ = s.Stop()
+		return fmt.Errorf("%w (log: %s)", err, filepath.Join(s.Dir, "kcp.log"))
+	}
+	return nil
+}
+
+func (s *Server) waitReady(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, 3*time.Minute)
+	defer cancel()
+	for {
+		if _, err := os.Stat(s.KubeconfigPath()); err == nil {
+			break
+		}
+		select {
+		case <-s.done:
+			return errors.New("kcp exited during startup")
+		case <-ctx.Done():
+			return fmt.Errorf("kcp wrote no kubeconfig: %w", ctx.Err())
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+	cfg, err := s.Config()
+	if err != nil {
+		return err
+	}
+	return sdkserver.WaitForReady(ctx, cfg)
+}
+
+// Binary is $KCP_BINARY, or bin/kcp at the repository root.
+func Binary() (string, error) {
+	if bin := os.Getenv("KCP_BINARY"); bin != "" {
+		return bin, nil
+	}
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	for {
+		if raw, err := os.ReadFile(filepath.Join(dir, "go.mod")); err == nil &&
+			strings.HasPrefix(string(raw), "module github.com/platform-mesh/cert-manager-msp\n") {
+			bin := filepath.Join(dir, "bin", "kcp")
+			if _, err := os.Stat(bin); err != nil {
+				return "", fmt.Errorf("%s is missing: build it with `go tool task build:kcp`", bin)
+			}
+			return bin, nil
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", errors.New("repository root not found; set KCP_BINARY")
+		}
+		dir = parent
+	}
+}
+
+func freePorts(n int) ([]string, error) {
+	var ports []string
+	var listeners []net.Listener
+	defer func() {
+		for _, l := range listeners {
+			l.Close()
+		}
+	}()
+	for range n {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return nil, err
+		}
+		listeners = append(listeners, l)
+		ports = append(ports, strconv.Itoa(l.Addr().(*net.TCPAddr).Port))
+	}
+	return ports, nil
+}
