@@ -2,9 +2,11 @@
 // its provider workspace, and the idempotent bootstrap that puts that content there.
 package provider
 
+import "github.com/cert-manager/cert-manager/pkg/apis/certmanager"
+
 const (
 	// Group is the API group the provider serves: cert-manager's own.
-	Group = "cert-manager.io"
+	Group = certmanager.GroupName
 	// ExportName is the APIExport's name. Platform Mesh joins the marketplace entry
 	// (ProviderMetadata) and the portal content (ContentConfiguration) on it.
 	ExportName = "cert-manager.io"
