@@ -12,6 +12,7 @@ import (
 
 	"github.com/kcp-dev/logicalcluster/v3"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
@@ -26,16 +27,21 @@ import (
 	tenancyv1alpha1 "github.com/kcp-dev/sdk/apis/tenancy/v1alpha1"
 )
 
-// Scheme knows the Kubernetes core types and kcp's apis and tenancy types.
+// AddToScheme adds the Kubernetes core types and kcp's apis, core and tenancy types.
+var AddToScheme = schemeBuilder.AddToScheme
+
+var schemeBuilder = runtime.NewSchemeBuilder(
+	clientgoscheme.AddToScheme,
+	apisv1alpha1.AddToScheme,
+	apisv1alpha2.AddToScheme,
+	tenancyv1alpha1.AddToScheme,
+	corev1alpha1.AddToScheme,
+)
+
+// Scheme knows what AddToScheme adds.
 var Scheme = runtime.NewScheme()
 
-func init() {
-	utilruntime.Must(clientgoscheme.AddToScheme(Scheme))
-	utilruntime.Must(apisv1alpha1.AddToScheme(Scheme))
-	utilruntime.Must(apisv1alpha2.AddToScheme(Scheme))
-	utilruntime.Must(tenancyv1alpha1.AddToScheme(Scheme))
-	utilruntime.Must(corev1alpha1.AddToScheme(Scheme))
-}
+func init() { utilruntime.Must(AddToScheme(Scheme)) }
 
 // ForPath returns a copy of cfg that talks to the workspace at path. Any /clusters/...
 // suffix of cfg's host (as in kcp's admin.kubeconfig) is replaced.
@@ -70,10 +76,6 @@ func EnsureWorkspace(ctx context.Context, cfg *rest.Config, path logicalcluster.
 	if err := EnsureWorkspace(ctx, cfg, parent, ""); err != nil {
 		return err
 	}
-	c, err := NewClient(cfg, parent)
-	if err != nil {
-		return err
-	}
 	ws := &tenancyv1alpha1.Workspace{ObjectMeta: metav1.ObjectMeta{Name: name}}
 	if wsType != "" {
 		typePath, typeName := logicalcluster.NewPath(wsType).Split()
@@ -81,10 +83,37 @@ func EnsureWorkspace(ctx context.Context, cfg *rest.Config, path logicalcluster.
 			Path: typePath.String(), Name: tenancyv1alpha1.WorkspaceTypeName(typeName),
 		}
 	}
-	if err := c.Create(ctx, ws); err != nil && !apierrors.IsAlreadyExists(err) {
+	c, err := createWorkspace(ctx, cfg, parent, ws)
+	if err != nil {
 		return fmt.Errorf("creating workspace %s: %w", path, err)
 	}
 	return WaitForWorkspace(ctx, c, name)
+}
+
+// createWorkspace creates ws in parent, tolerating that it exists. A freshly started kcp
+// answers /readyz before it serves the tenancy API in every workspace, so "no match for
+// kind" is retried for a while, with a new client each time (clients cache discovery).
+func createWorkspace(ctx context.Context, cfg *rest.Config, parent logicalcluster.Path, ws *tenancyv1alpha1.Workspace) (client.Client, error) {
+	var c client.Client
+	var last error
+	err := wait.PollUntilContextTimeout(ctx, 500*time.Millisecond, time.Minute, true, func(ctx context.Context) (bool, error) {
+		var err error
+		if c, err = NewClient(cfg, parent); err != nil {
+			return false, err
+		}
+		last = c.Create(ctx, ws.DeepCopy())
+		switch {
+		case last == nil || apierrors.IsAlreadyExists(last):
+			return true, nil
+		case meta.IsNoMatchError(last):
+			return false, nil
+		}
+		return false, last
+	})
+	if err != nil && last != nil {
+		return nil, last
+	}
+	return c, err
 }
 
 // WaitForWorkspace waits until the named workspace, read through a client of its parent,

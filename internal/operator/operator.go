@@ -9,7 +9,10 @@ import (
 	"fmt"
 	"sync"
 
+	cmapi "github.com/cert-manager/cert-manager/pkg/apis/certmanager/v1"
 	"github.com/go-logr/logr"
+	"k8s.io/apimachinery/pkg/runtime"
+	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/cluster"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
@@ -20,11 +23,17 @@ import (
 	mcmanager "sigs.k8s.io/multicluster-runtime/pkg/manager"
 	"sigs.k8s.io/multicluster-runtime/pkg/multicluster"
 
-	"github.com/kcp-dev/multicluster-provider/apiexport"
-
 	"github.com/platform-mesh/cert-manager-msp/internal/kcp"
 	"github.com/platform-mesh/cert-manager-msp/internal/provider"
 )
+
+// Scheme knows kcp's types and cert-manager's.
+var Scheme = runtime.NewScheme()
+
+func init() {
+	utilruntime.Must(kcp.AddToScheme(Scheme))
+	utilruntime.Must(cmapi.AddToScheme(Scheme))
+}
 
 // Controller registers one controller with the manager. Controllers plug in here.
 type Controller func(mgr mcmanager.Manager) error
@@ -50,12 +59,12 @@ func New(cfg *rest.Config, opts Options) (mcmanager.Manager, error) {
 	if opts.EndpointSliceName == "" {
 		opts.EndpointSliceName = provider.EndpointSliceName
 	}
-	p, err := apiexport.New(cfg, opts.EndpointSliceName, apiexport.Options{Scheme: kcp.Scheme})
+	p, err := newProvider(cfg, opts.EndpointSliceName, Scheme)
 	if err != nil {
 		return nil, fmt.Errorf("creating the apiexport provider: %w", err)
 	}
 	mgr, err := mcmanager.New(cfg, p, manager.Options{
-		Scheme:                  kcp.Scheme,
+		Scheme:                  Scheme,
 		Metrics:                 metricsserver.Options{BindAddress: opts.MetricsAddr},
 		HealthProbeBindAddress:  opts.HealthAddr,
 		LeaderElection:          opts.LeaderElection,
