@@ -1,0 +1,172 @@
+// Package certificates issues Certificates in every workspace with cert-manager's
+// semantics. Like cert-manager it is split by concern, one controller each:
+//
+//   - trigger: decides, in cert-manager's order of reasons, that a Certificate needs
+//     issuing, and sets Issuing=True (cmctl renew sets it by hand);
+//   - keymanager: keeps the next private key in a temporary Secret while issuing;
+//   - requestmanager: creates the CertificateRequest for the next revision;
+//   - issuing: writes the signed result into the Secret, or records the failure;
+//   - readiness: keeps Ready, notBefore, notAfter and renewalTime.
+//
+// The decisions themselves are pure functions in internal/issuance.
+package certificates
+
+import (
+	"context"
+	"time"
+
+	cmapi "github.com/cert-manager/cert-manager/pkg/apis/certmanager/v1"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+
+	mcbuilder "sigs.k8s.io/multicluster-runtime/pkg/builder"
+	mcmanager "sigs.k8s.io/multicluster-runtime/pkg/manager"
+	mcreconcile "sigs.k8s.io/multicluster-runtime/pkg/reconcile"
+
+	"github.com/platform-mesh/cert-manager-msp/internal/controller"
+	"github.com/platform-mesh/cert-manager-msp/internal/issuance"
+)
+
+// step is one concern's reconcile, given the Certificate and what surrounds it.
+type step func(ctx context.Context, s *state) (reconcile.Result, error)
+
+// Setup registers the five Certificate controllers.
+func Setup(mgr mcmanager.Manager, opts controller.Options) error {
+	for name, fn := range map[string]step{
+		"certificates-trigger":         trigger,
+		"certificates-key-manager":     keyManager,
+		"certificates-request-manager": requestManager,
+		"certificates-issuing":         issuing,
+		"certificates-readiness":       readiness,
+	} {
+		err := mcbuilder.ControllerManagedBy(mgr).
+			Named(name).
+			For(&cmapi.Certificate{}).
+			Owns(&cmapi.CertificateRequest{}).
+			Watches(&corev1.Secret{}, controller.MapInWorkspace(certificatesForSecret)).
+			Complete(&reconciler{mgr: mgr, opts: opts, name: name, step: fn})
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+type reconciler struct {
+	mgr  mcmanager.Manager
+	opts controller.Options
+	name string
+	step step
+}
+
+func (r *reconciler) Reconcile(ctx context.Context, req mcreconcile.Request) (reconcile.Result, error) {
+	ws, err := controller.GetWorkspace(ctx, r.mgr, req.ClusterName, "cert-manager-"+r.name)
+	if err != nil {
+		return reconcile.Result{}, err
+	}
+	crt := &cmapi.Certificate{}
+	if err := ws.Client.Get(ctx, req.NamespacedName, crt); err != nil {
+		return reconcile.Result{}, client.IgnoreNotFound(err)
+	}
+	s := &state{ws: ws, opts: r.opts, crt: crt, now: r.opts.Clock.Now()}
+	res, err := r.step(ctx, s)
+	if apierrors.IsConflict(err) {
+		// Someone else wrote first; the watch brings the new version.
+		return reconcile.Result{RequeueAfter: time.Second}, nil
+	}
+	return res, err
+}
+
+// state is a Certificate and lazily loaded views of what surrounds it.
+type state struct {
+	ws   *controller.Workspace
+	opts controller.Options
+	crt  *cmapi.Certificate
+	now  time.Time
+}
+
+// secret is the Certificate's Secret, or nil when it does not exist.
+func (s *state) secret(ctx context.Context) (*corev1.Secret, error) {
+	return s.get(ctx, s.crt.Spec.SecretName)
+}
+
+func (s *state) get(ctx context.Context, name string) (*corev1.Secret, error) {
+	secret := &corev1.Secret{}
+	err := s.ws.Client.Get(ctx, client.ObjectKey{Namespace: s.crt.Namespace, Name: name}, secret)
+	if apierrors.IsNotFound(err) {
+		return nil, nil
+	}
+	return secret, err
+}
+
+// revision is status.revision, 0 before the first issuance.
+func (s *state) revision() int {
+	if s.crt.Status.Revision == nil {
+		return 0
+	}
+	return *s.crt.Status.Revision
+}
+
+// request is the CertificateRequest of a revision, or nil.
+func (s *state) request(ctx context.Context, revision int) (*cmapi.CertificateRequest, error) {
+	if revision < 1 {
+		return nil, nil
+	}
+	name, err := issuance.RequestName(s.crt, revision)
+	if err != nil {
+		return nil, err
+	}
+	cr := &cmapi.CertificateRequest{}
+	err = s.ws.Client.Get(ctx, client.ObjectKey{Namespace: s.crt.Namespace, Name: name}, cr)
+	if apierrors.IsNotFound(err) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	if !metav1.IsControlledBy(cr, s.crt) {
+		return nil, nil // not ours: never act on a request another object owns
+	}
+	return cr, nil
+}
+
+// input gathers what the trigger and readiness chains look at.
+func (s *state) input(ctx context.Context) (issuance.Input, error) {
+	secret, err := s.secret(ctx)
+	if err != nil {
+		return issuance.Input{}, err
+	}
+	current, err := s.request(ctx, s.revision())
+	if err != nil {
+		return issuance.Input{}, err
+	}
+	return issuance.Input{Certificate: s.crt, Secret: secret, CurrentRequest: current, Now: s.now}, nil
+}
+
+func (s *state) updateStatus(ctx context.Context) error {
+	return s.ws.Client.Status().Update(ctx, s.crt)
+}
+
+// certificatesForSecret maps a managed Secret to the Certificates that name it, and a
+// temporary private key Secret to the Certificate that owns it.
+func certificatesForSecret(ctx context.Context, c client.Client, obj client.Object) []reconcile.Request {
+	var reqs []reconcile.Request
+	for _, ref := range obj.GetOwnerReferences() {
+		if ref.Kind == cmapi.CertificateKind && ref.APIVersion == cmapi.SchemeGroupVersion.String() {
+			reqs = append(reqs, reconcile.Request{NamespacedName: client.ObjectKey{Namespace: obj.GetNamespace(), Name: ref.Name}})
+		}
+	}
+	crts := &cmapi.CertificateList{}
+	if err := c.List(ctx, crts, client.InNamespace(obj.GetNamespace())); err != nil {
+		return reqs
+	}
+	for _, crt := range crts.Items {
+		if crt.Spec.SecretName == obj.GetName() {
+			reqs = append(reqs, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&crt)})
+		}
+	}
+	return reqs
+}

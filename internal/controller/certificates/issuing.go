@@ -1,0 +1,116 @@
+package certificates
+
+import (
+	"context"
+	"fmt"
+
+	cmapiutil "github.com/cert-manager/cert-manager/pkg/api/util"
+	cmapi "github.com/cert-manager/cert-manager/pkg/apis/certmanager/v1"
+	cmmeta "github.com/cert-manager/cert-manager/pkg/apis/meta/v1"
+	"github.com/cert-manager/cert-manager/pkg/util/pki"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+
+	"github.com/platform-mesh/cert-manager-msp/internal/controller"
+	"github.com/platform-mesh/cert-manager-msp/internal/issuance"
+)
+
+// issuing finishes an issuance once the next revision's request has an answer: a signed
+// certificate goes into the Secret with the stored next key and the revision is bumped;
+// a failed or denied request ends the issuance with the request's reason, and the
+// trigger backs off before trying again.
+func issuing(ctx context.Context, s *state) (reconcile.Result, error) {
+	if !cmapiutil.CertificateHasCondition(s.crt, issuingTrue) || s.crt.Status.NextPrivateKeySecretName == nil {
+		return reconcile.Result{}, nil
+	}
+	revision := s.revision() + 1
+	cr, err := s.request(ctx, revision)
+	if err != nil || cr == nil {
+		return reconcile.Result{}, err
+	}
+	if msg, failed := requestFailed(cr); failed {
+		return reconcile.Result{}, failIssuance(ctx, s, msg)
+	}
+	if !cmapiutil.CertificateRequestHasCondition(cr, readyTrue) || len(cr.Status.Certificate) == 0 {
+		return reconcile.Result{}, nil // still being signed
+	}
+	keySecret, err := s.get(ctx, *s.crt.Status.NextPrivateKeySecretName)
+	if err != nil || keySecret == nil {
+		return reconcile.Result{}, err
+	}
+	if err := checkSignedForKey(cr.Status.Certificate, keySecret); err != nil {
+		return reconcile.Result{}, failIssuance(ctx, s, err.Error())
+	}
+	secret, err := issuance.RenderSecret(s.crt, issuance.SecretContents{
+		PrivateKey: keySecret.Data[corev1.TLSPrivateKeyKey], Certificate: cr.Status.Certificate, CA: cr.Status.CA,
+	}, map[string]string{controller.InstanceAnnotation: s.opts.InstanceID})
+	if err != nil {
+		return reconcile.Result{}, failIssuance(ctx, s, err.Error())
+	}
+	if err := s.ws.Client.Apply(ctx, secret, client.FieldOwner(controller.FieldManager), client.ForceOwnership); err != nil {
+		return reconcile.Result{}, err
+	}
+	s.crt.Status.Revision = &revision
+	s.crt.Status.NextPrivateKeySecretName = nil
+	s.crt.Status.LastFailureTime = nil
+	s.crt.Status.FailedIssuanceAttempts = nil
+	cmapiutil.RemoveCertificateCondition(s.crt, cmapi.CertificateConditionIssuing)
+	// Readiness in the same write: the readiness controller would only repeat it.
+	setReadiness(s, issuance.Input{Certificate: s.crt, Now: s.now, CurrentRequest: cr, Secret: &corev1.Secret{
+		Data:       map[string][]byte{corev1.TLSCertKey: cr.Status.Certificate, corev1.TLSPrivateKeyKey: keySecret.Data[corev1.TLSPrivateKeyKey]},
+		ObjectMeta: metav1.ObjectMeta{Annotations: secret.Annotations},
+	}})
+	if err := s.updateStatus(ctx); err != nil {
+		return reconcile.Result{}, err
+	}
+	s.ws.Recorder.Event(s.crt, corev1.EventTypeNormal, "Issuing", "The certificate has been successfully issued")
+	return requeueAtRenewal(s)
+}
+
+var readyTrue = cmapi.CertificateRequestCondition{Type: cmapi.CertificateRequestConditionReady, Status: cmmeta.ConditionTrue}
+
+// requestFailed says whether a request ended without a certificate, and why.
+func requestFailed(cr *cmapi.CertificateRequest) (string, bool) {
+	if cmapiutil.CertificateRequestHasInvalidRequest(cr) {
+		return cmapiutil.CertificateRequestInvalidRequestMessage(cr), true
+	}
+	switch reason := cmapiutil.CertificateRequestReadyReason(cr); reason {
+	case cmapi.CertificateRequestReasonFailed, cmapi.CertificateRequestReasonDenied:
+		c := cmapiutil.GetCertificateRequestCondition(cr, cmapi.CertificateRequestConditionReady)
+		return c.Message, true
+	}
+	return "", false
+}
+
+func checkSignedForKey(certPEM []byte, keySecret *corev1.Secret) error {
+	cert, err := pki.DecodeX509CertificateBytes(certPEM)
+	if err != nil {
+		return fmt.Errorf("the issued certificate cannot be decoded: %w", err)
+	}
+	key, err := pki.DecodePrivateKeyBytes(keySecret.Data[corev1.TLSPrivateKeyKey])
+	if err != nil {
+		return fmt.Errorf("the stored private key cannot be decoded: %w", err)
+	}
+	if ok, err := pki.PublicKeyMatchesCertificate(key.Public(), cert); err != nil || !ok {
+		return fmt.Errorf("the issued certificate does not match the stored private key")
+	}
+	return nil
+}
+
+// failIssuance ends an issuance that cannot succeed: Issuing=False (reason Failed),
+// lastFailureTime and failedIssuanceAttempts set, so that the trigger backs off.
+func failIssuance(ctx context.Context, s *state, message string) error {
+	msg := "The certificate request has failed to complete and will be retried: " + message
+	cmapiutil.SetCertificateCondition(s.crt, s.crt.Generation, cmapi.CertificateConditionIssuing, cmmeta.ConditionFalse, "Failed", msg)
+	s.crt.Status.LastFailureTime = ptr.To(metav1.NewTime(s.now))
+	s.crt.Status.FailedIssuanceAttempts = ptr.To(ptr.Deref(s.crt.Status.FailedIssuanceAttempts, 0) + 1)
+	s.crt.Status.NextPrivateKeySecretName = nil
+	if err := s.updateStatus(ctx); err != nil {
+		return err
+	}
+	s.ws.Recorder.Event(s.crt, corev1.EventTypeWarning, "Failed", msg)
+	return nil
+}

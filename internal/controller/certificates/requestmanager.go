@@ -1,0 +1,74 @@
+package certificates
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	cmapiutil "github.com/cert-manager/cert-manager/pkg/api/util"
+	cmapi "github.com/cert-manager/cert-manager/pkg/apis/certmanager/v1"
+	"github.com/cert-manager/cert-manager/pkg/util/pki"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+
+	"github.com/platform-mesh/cert-manager-msp/internal/issuance"
+)
+
+// requestManager makes sure that, while issuing, the CertificateRequest of the next
+// revision exists and matches both the spec and the stored next private key. A request
+// that no longer matches (the spec changed mid-flight) is deleted and made again.
+func requestManager(ctx context.Context, s *state) (reconcile.Result, error) {
+	if !cmapiutil.CertificateHasCondition(s.crt, issuingTrue) || s.crt.Status.NextPrivateKeySecretName == nil {
+		return reconcile.Result{}, nil
+	}
+	keySecret, err := s.get(ctx, *s.crt.Status.NextPrivateKeySecretName)
+	if err != nil || !usableNextKey(s.crt, keySecret) {
+		return reconcile.Result{}, err // the key manager is on it
+	}
+	key, err := pki.DecodePrivateKeyBytes(keySecret.Data[corev1.TLSPrivateKeyKey])
+	if err != nil {
+		return reconcile.Result{}, err
+	}
+	revision := s.revision() + 1
+	existing, err := s.request(ctx, revision)
+	if err != nil {
+		return reconcile.Result{}, err
+	}
+	if existing != nil {
+		if requestMatches(s.crt, existing, key.Public()) {
+			return reconcile.Result{}, nil
+		}
+		err := s.ws.Client.Delete(ctx, existing, client.Preconditions{UID: &existing.UID})
+		return reconcile.Result{}, client.IgnoreNotFound(err)
+	}
+	cr, err := issuance.NewRequest(s.crt, key, revision, keySecret.Name)
+	if errors.Is(err, issuance.ErrInvalidSpec) {
+		return reconcile.Result{}, failIssuance(ctx, s, fmt.Sprintf("Failed to generate a CSR from the spec: %v", err))
+	}
+	if err != nil {
+		return reconcile.Result{}, err
+	}
+	if err := s.ws.Client.Create(ctx, cr); err != nil {
+		if apierrors.IsAlreadyExists(err) {
+			return reconcile.Result{}, nil // created before; the cache had not caught up
+		}
+		s.ws.Recorder.Eventf(s.crt, corev1.EventTypeWarning, "RequestFailed", "Failed to create CertificateRequest: %v", err)
+		return reconcile.Result{}, err
+	}
+	s.ws.Recorder.Eventf(s.crt, corev1.EventTypeNormal, "Requested", "Created new CertificateRequest resource %q", cr.Name)
+	return reconcile.Result{}, nil
+}
+
+func requestMatches(crt *cmapi.Certificate, cr *cmapi.CertificateRequest, public any) bool {
+	csr, err := pki.DecodeX509CertificateRequestBytes(cr.Spec.Request)
+	if err != nil {
+		return false
+	}
+	if equal, err := pki.PublicKeysEqual(csr.PublicKey, public); err != nil || !equal {
+		return false
+	}
+	violations, err := pki.RequestMatchesSpec(cr, crt.Spec)
+	return err == nil && len(violations) == 0
+}

@@ -1,0 +1,81 @@
+package certificates
+
+import (
+	"context"
+
+	cmapiutil "github.com/cert-manager/cert-manager/pkg/api/util"
+	cmapi "github.com/cert-manager/cert-manager/pkg/apis/certmanager/v1"
+	cmmeta "github.com/cert-manager/cert-manager/pkg/apis/meta/v1"
+	corev1 "k8s.io/api/core/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/log"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+
+	"github.com/platform-mesh/cert-manager-msp/internal/controller"
+	"github.com/platform-mesh/cert-manager-msp/internal/issuance"
+)
+
+// trigger sets Issuing=True when the first failing check of the trigger chain says so,
+// unless the Certificate is already issuing, is backing off after a failure, or shares
+// its Secret with an older Certificate. Otherwise it comes back at the renewal time.
+func trigger(ctx context.Context, s *state) (reconcile.Result, error) {
+	if cmapiutil.CertificateHasCondition(s.crt, issuingTrue) {
+		return reconcile.Result{}, nil
+	}
+	in, err := s.input(ctx)
+	if err != nil {
+		return reconcile.Result{}, err
+	}
+	if owner, err := secretOwner(ctx, s, in.Secret); err != nil || owner != s.crt.Name {
+		if err == nil {
+			log.FromContext(ctx).V(1).Info("Secret is written by another Certificate; not issuing", "owner", owner)
+		}
+		return reconcile.Result{}, err
+	}
+	next, err := s.request(ctx, s.revision()+1)
+	if err != nil {
+		return reconcile.Result{}, err
+	}
+	if wait := issuance.BackoffRemaining(s.crt, next, s.now); wait > 0 {
+		log.FromContext(ctx).V(1).Info("Backing off after a failed issuance", "retryIn", wait)
+		return reconcile.Result{RequeueAfter: controller.Requeue(wait)}, nil
+	}
+	verdict := issuance.TriggerChain.Evaluate(in)
+	if !verdict.Failed() {
+		return requeueAtRenewal(s)
+	}
+	cmapiutil.SetCertificateCondition(s.crt, s.crt.Generation, cmapi.CertificateConditionIssuing, cmmeta.ConditionTrue, verdict.Reason, verdict.Message)
+	if err := s.updateStatus(ctx); err != nil {
+		return reconcile.Result{}, err
+	}
+	s.ws.Recorder.Event(s.crt, corev1.EventTypeNormal, "Issuing", verdict.Message)
+	return reconcile.Result{}, nil
+}
+
+var issuingTrue = cmapi.CertificateCondition{Type: cmapi.CertificateConditionIssuing, Status: cmmeta.ConditionTrue}
+
+// requeueAtRenewal comes back when the Certificate is due for renewal.
+func requeueAtRenewal(s *state) (reconcile.Result, error) {
+	if rt := s.crt.Status.RenewalTime; rt != nil {
+		return reconcile.Result{RequeueAfter: controller.Requeue(rt.Sub(s.now))}, nil
+	}
+	return reconcile.Result{}, nil
+}
+
+// secretOwner is the Certificate of this namespace that may write the Secret.
+func secretOwner(ctx context.Context, s *state, secret *corev1.Secret) (string, error) {
+	crts := &cmapi.CertificateList{}
+	if err := s.ws.Client.List(ctx, crts, client.InNamespace(s.crt.Namespace)); err != nil {
+		return "", err
+	}
+	var same []*cmapi.Certificate
+	for i := range crts.Items {
+		if crts.Items[i].Spec.SecretName == s.crt.Spec.SecretName {
+			same = append(same, &crts.Items[i])
+		}
+	}
+	if len(same) == 0 { // the cache has not seen this Certificate yet
+		return s.crt.Name, nil
+	}
+	return issuance.SecretOwner(same, secret), nil
+}

@@ -1,0 +1,163 @@
+// Package onboarding gives every workspace that orders Certificate Manager a working
+// PKI of its own: the cluster resource namespace, a SelfSigned ClusterIssuer
+// "selfsigned", a root CA Certificate "default-ca" issued by it, and a CA ClusterIssuer
+// "default" that signs with that root. Each workspace gets its own root of trust.
+//
+// The defaults are created when missing and otherwise left alone: a consumer who deletes
+// one gets it back, and a consumer's own changes to one are not fought over.
+package onboarding
+
+import (
+	"context"
+	"time"
+
+	cmapi "github.com/cert-manager/cert-manager/pkg/apis/certmanager/v1"
+	cmac "github.com/cert-manager/cert-manager/pkg/client/applyconfigurations/certmanager/v1"
+	cmmetaac "github.com/cert-manager/cert-manager/pkg/client/applyconfigurations/meta/v1"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/log"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+
+	mcbuilder "sigs.k8s.io/multicluster-runtime/pkg/builder"
+	mcmanager "sigs.k8s.io/multicluster-runtime/pkg/manager"
+	mcreconcile "sigs.k8s.io/multicluster-runtime/pkg/reconcile"
+
+	apisv1alpha1 "github.com/kcp-dev/sdk/apis/apis/v1alpha1"
+
+	"github.com/platform-mesh/cert-manager-msp/internal/controller"
+)
+
+// Names of the default objects.
+const (
+	SelfSignedIssuer = "selfsigned"
+	DefaultCA        = "default-ca"
+	DefaultIssuer    = "default"
+	fieldManager     = "cert-manager-msp-onboarding"
+)
+
+// caDuration is the default root's lifetime. Its key is never rotated (rotationPolicy
+// Never), so a renewed root keeps the key and subject, and certificates issued under the
+// old one still verify against the new ca.crt.
+const caDuration = 10 * 365 * 24 * time.Hour
+
+// Setup registers the onboarding controller.
+func Setup(mgr mcmanager.Manager, opts controller.Options) error {
+	r := &reconciler{mgr: mgr, ns: opts.ClusterResourceNamespace}
+	return mcbuilder.ControllerManagedBy(mgr).
+		Named("onboarding").
+		For(&apisv1alpha1.APIBinding{}).
+		Watches(&cmapi.ClusterIssuer{}, controller.MapInWorkspace(r.bindingsIfDefault)).
+		Watches(&cmapi.Certificate{}, controller.MapInWorkspace(r.bindingsIfDefault)).
+		Watches(&corev1.Namespace{}, controller.MapInWorkspace(r.bindingsIfDefault)).
+		Complete(r)
+}
+
+type reconciler struct {
+	mgr mcmanager.Manager
+	ns  string
+}
+
+// object is one default: how to find it in the cache and how to apply it.
+type object struct {
+	key   client.ObjectKey
+	empty client.Object
+	apply runtime.ApplyConfiguration
+}
+
+func (r *reconciler) defaults() []object {
+	return []object{
+		{client.ObjectKey{Name: SelfSignedIssuer}, &cmapi.ClusterIssuer{},
+			cmac.ClusterIssuer(SelfSignedIssuer).WithSpec(cmac.IssuerSpec().WithSelfSigned(cmac.SelfSignedIssuer()))},
+		{client.ObjectKey{Namespace: r.ns, Name: DefaultCA}, &cmapi.Certificate{},
+			cmac.Certificate(DefaultCA, r.ns).WithSpec(cmac.CertificateSpec().
+				WithIsCA(true).
+				WithCommonName("cert-manager-msp default CA").
+				WithSecretName(DefaultCA).
+				WithDuration(metav1.Duration{Duration: caDuration}).
+				WithPrivateKey(cmac.CertificatePrivateKey().
+					WithAlgorithm(cmapi.ECDSAKeyAlgorithm).WithSize(256).WithRotationPolicy(cmapi.RotationPolicyNever)).
+				WithIssuerRef(cmmetaac.IssuerReference().
+					WithName(SelfSignedIssuer).WithKind(cmapi.ClusterIssuerKind).WithGroup(cmapi.SchemeGroupVersion.Group)))},
+		{client.ObjectKey{Name: DefaultIssuer}, &cmapi.ClusterIssuer{},
+			cmac.ClusterIssuer(DefaultIssuer).WithSpec(cmac.IssuerSpec().WithCA(cmac.CAIssuer().WithSecretName(DefaultCA)))},
+	}
+}
+
+func (r *reconciler) Reconcile(ctx context.Context, req mcreconcile.Request) (reconcile.Result, error) {
+	ws, err := controller.GetWorkspace(ctx, r.mgr, req.ClusterName, "cert-manager-msp-onboarding")
+	if err != nil {
+		return reconcile.Result{}, err
+	}
+	// The namespaces claim allows create but not patch, so the namespace is created, not applied.
+	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: r.ns}}
+	if err := ws.Client.Get(ctx, client.ObjectKeyFromObject(ns), &corev1.Namespace{}); apierrors.IsNotFound(err) {
+		err = ws.Client.Create(ctx, ns)
+		if err != nil && !apierrors.IsAlreadyExists(err) {
+			return reconcile.Result{}, err
+		}
+	} else if err != nil {
+		return reconcile.Result{}, err
+	}
+	for _, obj := range r.defaults() {
+		err := ws.Client.Get(ctx, obj.key, obj.empty)
+		if err == nil {
+			continue // present: the consumer may have changed it, and that is theirs to do
+		}
+		if !apierrors.IsNotFound(err) {
+			return reconcile.Result{}, err
+		}
+		// Not forced: should the consumer have re-created it meanwhile, their fields win.
+		err = ws.Client.Apply(ctx, obj.apply, client.FieldOwner(fieldManager))
+		if apierrors.IsConflict(err) {
+			log.FromContext(ctx).Info("Default object is managed by someone else now; leaving it", "object", obj.key)
+			continue
+		}
+		if err != nil {
+			return reconcile.Result{}, err
+		}
+		log.FromContext(ctx).Info("Created default object", "kind", kindOf(obj.empty), "object", obj.key)
+	}
+	return reconcile.Result{}, nil
+}
+
+// bindingsIfDefault maps a change to one of the defaults to the workspace's bindings,
+// so that a deleted default is put back.
+func (r *reconciler) bindingsIfDefault(ctx context.Context, c client.Client, obj client.Object) []reconcile.Request {
+	if !r.isDefault(obj) {
+		return nil
+	}
+	bindings := &apisv1alpha1.APIBindingList{}
+	if err := c.List(ctx, bindings); err != nil {
+		return nil
+	}
+	reqs := make([]reconcile.Request, 0, len(bindings.Items))
+	for _, b := range bindings.Items {
+		reqs = append(reqs, reconcile.Request{NamespacedName: client.ObjectKey{Name: b.Name}})
+	}
+	return reqs
+}
+
+func (r *reconciler) isDefault(obj client.Object) bool {
+	switch obj.(type) {
+	case *corev1.Namespace:
+		return obj.GetName() == r.ns
+	case *cmapi.ClusterIssuer:
+		return obj.GetName() == SelfSignedIssuer || obj.GetName() == DefaultIssuer
+	case *cmapi.Certificate:
+		return obj.GetNamespace() == r.ns && obj.GetName() == DefaultCA
+	}
+	return false
+}
+
+func kindOf(obj client.Object) string {
+	switch obj.(type) {
+	case *cmapi.ClusterIssuer:
+		return cmapi.ClusterIssuerKind
+	default:
+		return cmapi.CertificateKind
+	}
+}
