@@ -34,7 +34,8 @@ func account(t *testing.T, path string) (client.Client, logicalcluster.Name) {
 	if err := parent.Get(ctx, client.ObjectKey{Name: name}, ws); err != nil {
 		t.Fatal(err)
 	}
-	c, err := kcp.NewClient(admin, p)
+	// The consumer's client knows cert-manager's types, as kubectl does after binding.
+	c, err := client.New(kcp.ForPath(admin, p), client.Options{Scheme: operator.Scheme})
 	if err != nil {
 		t.Fatal(err)
 	}
