@@ -142,7 +142,9 @@ func checkLifecycle(t *testing.T, c client.Client, crt *cmapi.Certificate, insta
 	waitIssued(t, c, crt, 2)
 	checkSecret(t, c, crt, instance)
 
-	update(t, c, crt, func(crt *cmapi.Certificate) { crt.Spec.DNSNames = append(crt.Spec.DNSNames, "new."+crt.Name+".example") })
+	update(t, c, crt, func(crt *cmapi.Certificate) {
+		crt.Spec.DNSNames = append(crt.Spec.DNSNames, "new."+crt.Name+".example")
+	})
 	waitIssued(t, c, crt, 3)
 	if leaf := checkSecret(t, c, crt, instance); !slices.Contains(leaf.DNSNames, "new."+crt.Name+".example") {
 		t.Errorf("spec change not issued: %v", leaf.DNSNames)
@@ -337,4 +339,3 @@ func update(t *testing.T, c client.Client, crt *cmapi.Certificate, mutate func(*
 		return nil
 	})
 }
-
