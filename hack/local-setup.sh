@@ -113,6 +113,26 @@ example_data() {
     step "applying config/samples in $ws"
     kubectl --kubeconfig="$(kubeconfig_for "$ws")" apply --server-side -f "$ROOT/config/samples/"
   done
+  for ws in "${ACCOUNTS[@]}"; do
+    local kc; kc=$(kubeconfig_for "$ws")
+    step "waiting in $ws for ClusterIssuer default and the example Certificates to be Ready"
+    kubectl --kubeconfig="$kc" wait --for=condition=Ready clusterissuer/default --timeout=120s
+    kubectl --kubeconfig="$kc" wait --for=condition=Ready -n default certificate --all --timeout=120s
+    verify_secret "$kc" default web-tls
+  done
+}
+
+# verify_secret KUBECONFIG NAMESPACE SECRET: the leaf in tls.crt verifies against ca.crt.
+verify_secret() {
+  local dir; dir=$(mktemp -d)
+  kubectl --kubeconfig="$1" get secret -n "$2" "$3" -o jsonpath='{.data.tls\.crt}' | base64 -d >"$dir/tls.crt"
+  kubectl --kubeconfig="$1" get secret -n "$2" "$3" -o jsonpath='{.data.ca\.crt}' | base64 -d >"$dir/ca.crt"
+  if command -v openssl >/dev/null; then
+    openssl verify -CAfile "$dir/ca.crt" "$dir/tls.crt" >/dev/null && echo "$2/$3: tls.crt verifies against ca.crt"
+  else
+    echo "(openssl not found: not verifying $2/$3)"
+  fi
+  rm -rf "$dir"
 }
 
 print_access() {

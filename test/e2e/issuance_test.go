@@ -5,7 +5,6 @@ import (
 	"crypto/x509"
 	"fmt"
 	"slices"
-	"strings"
 	"testing"
 	"time"
 
@@ -16,31 +15,13 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/utils/clock"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/platform-mesh/cert-manager-msp/internal/controller"
-	"github.com/platform-mesh/cert-manager-msp/internal/operator"
-	"github.com/platform-mesh/cert-manager-msp/internal/signer"
 )
 
 const issueTimeout = 90 * time.Second
-
-// startIssuingOperator runs the operator with its real controllers and returns the
-// instance ID it stamps on what it issues.
-func startIssuingOperator(t *testing.T) string {
-	t.Helper()
-	opts := controller.Options{
-		ClusterResourceNamespace: "cert-manager",
-		Signers:                  signer.Default(),
-		ApproveRequests:          true,
-		InstanceID:               "e2e-" + strings.ToLower(t.Name()),
-		Clock:                    clock.RealClock{},
-	}
-	startOperator(t, operator.Controllers(opts, true)...)
-	return opts.InstanceID
-}
 
 // TestIssuanceInTwoWorkspaces is the heart of the product, end to end: two accounts order
 // in parallel, one operator serves both, and every Certificate becomes a TLS Secret that
@@ -56,7 +37,7 @@ func TestIssuanceInTwoWorkspaces(t *testing.T) {
 		clients[name], _ = account(t, path)
 		orderIn(t, path)
 	}
-	instance := startIssuingOperator(t)
+	instance := instanceID // one operator process serves both workspaces
 
 	for name := range accounts {
 		other := "acme"

@@ -15,8 +15,13 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 
+	"k8s.io/utils/clock"
+
+	"github.com/platform-mesh/cert-manager-msp/internal/controller"
 	"github.com/platform-mesh/cert-manager-msp/internal/kcp"
+	"github.com/platform-mesh/cert-manager-msp/internal/operator"
 	"github.com/platform-mesh/cert-manager-msp/internal/provider"
+	"github.com/platform-mesh/cert-manager-msp/internal/signer"
 	"github.com/platform-mesh/cert-manager-msp/test/kcpserver"
 )
 
@@ -57,13 +62,50 @@ func run(m *testing.M) int {
 		fmt.Fprintln(os.Stderr, "bootstrapping the provider:", err)
 		return 1
 	}
+	stop, err := startSharedOperator()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "starting the operator:", err)
+		return 1
+	}
 	code := m.Run()
+	stop()
 	if code == 0 {
 		_ = os.RemoveAll(dir)
 	} else {
 		fmt.Fprintln(os.Stderr, "kcp state and log kept in", dir)
 	}
 	return code
+}
+
+// instanceID is the shared operator's; every Secret it issues carries it.
+const instanceID = "e2e-operator"
+
+// startSharedOperator runs one operator with the real controllers for the whole package,
+// as production runs one for all workspaces. Tests must not start a second one that also
+// issues: both would serve every bound workspace.
+func startSharedOperator() (stop func(), err error) {
+	opts := controller.Options{
+		ClusterResourceNamespace: "cert-manager",
+		Signers:                  signer.Default(),
+		ApproveRequests:          true,
+		InstanceID:               instanceID,
+		Clock:                    clock.RealClock{},
+	}
+	mgr, err := operator.New(providerConfig(), operator.Options{
+		MetricsAddr: "0", HealthAddr: "0", Controllers: operator.Controllers(opts, true),
+	})
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- mgr.Start(ctx) }()
+	return func() {
+		cancel()
+		if err := <-done; err != nil {
+			fmt.Fprintln(os.Stderr, "operator stopped with an error:", err)
+		}
+	}, nil
 }
 
 // providerConfig is what the operator is given: credentials scoped to the provider workspace.
