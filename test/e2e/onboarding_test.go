@@ -7,8 +7,8 @@ import (
 	"testing"
 	"time"
 
-	cmacme "github.com/cert-manager/cert-manager/pkg/apis/acme/v1"
 	cmapiutil "github.com/cert-manager/cert-manager/pkg/api/util"
+	cmacme "github.com/cert-manager/cert-manager/pkg/apis/acme/v1"
 	cmapi "github.com/cert-manager/cert-manager/pkg/apis/certmanager/v1"
 	cmmeta "github.com/cert-manager/cert-manager/pkg/apis/meta/v1"
 	corev1 "k8s.io/api/core/v1"
