@@ -6,11 +6,13 @@ package operator
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 
 	cmapi "github.com/cert-manager/cert-manager/pkg/apis/certmanager/v1"
 	"github.com/go-logr/logr"
+	"github.com/prometheus/client_golang/prometheus"
 	"k8s.io/apimachinery/pkg/runtime"
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
 	"k8s.io/client-go/rest"
@@ -18,12 +20,15 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	"sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/manager"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	ctrlmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	mcmanager "sigs.k8s.io/multicluster-runtime/pkg/manager"
 	"sigs.k8s.io/multicluster-runtime/pkg/multicluster"
 
 	"github.com/platform-mesh/cert-manager-msp/internal/kcp"
+	"github.com/platform-mesh/cert-manager-msp/internal/metrics"
 	"github.com/platform-mesh/cert-manager-msp/internal/provider"
 )
 
@@ -82,7 +87,13 @@ func New(cfg *rest.Config, opts Options) (mcmanager.Manager, error) {
 			return nil, err
 		}
 	}
-	if err := mgr.Add(&engagementLog{log: log.Log.WithName("workspaces")}); err != nil {
+	fleet := &fleet{log: log.Log.WithName("workspaces"), engaged: map[multicluster.ClusterName]cluster.Cluster{}}
+	if err := mgr.Add(fleet); err != nil {
+		return nil, err
+	}
+	// One collector per process; a second operator in the same process (tests) reuses it.
+	err = ctrlmetrics.Registry.Register(&metrics.CertificateCollector{Workspaces: fleet.readers})
+	if err != nil && !errors.As(err, &prometheus.AlreadyRegisteredError{}) {
 		return nil, err
 	}
 	for _, setup := range opts.Controllers {
@@ -93,32 +104,43 @@ func New(cfg *rest.Config, opts Options) (mcmanager.Manager, error) {
 	return mgr, nil
 }
 
-// engagementLog logs each workspace as it is engaged and disengaged, so an operator's
-// log shows which consumer workspaces one process serves.
-type engagementLog struct {
+// fleet knows the engaged workspaces and logs each as it is engaged and disengaged, so
+// an operator's log shows which consumer workspaces one process serves.
+type fleet struct {
 	log     logr.Logger
 	mu      sync.Mutex
-	engaged int
+	engaged map[multicluster.ClusterName]cluster.Cluster
 }
 
-func (e *engagementLog) Start(ctx context.Context) error {
+func (f *fleet) Start(ctx context.Context) error {
 	<-ctx.Done()
 	return nil
 }
 
-func (e *engagementLog) Engage(ctx context.Context, name multicluster.ClusterName, _ cluster.Cluster) error {
-	e.mu.Lock()
-	e.engaged++
-	n := e.engaged
-	e.mu.Unlock()
-	e.log.Info("Engaged workspace", "cluster", name, "engaged", n)
+func (f *fleet) Engage(ctx context.Context, name multicluster.ClusterName, cl cluster.Cluster) error {
+	f.mu.Lock()
+	f.engaged[name] = cl
+	n := len(f.engaged)
+	f.mu.Unlock()
+	f.log.Info("Engaged workspace", "cluster", name, "engaged", n)
 	go func() {
 		<-ctx.Done()
-		e.mu.Lock()
-		e.engaged--
-		n := e.engaged
-		e.mu.Unlock()
-		e.log.Info("Disengaged workspace", "cluster", name, "engaged", n)
+		f.mu.Lock()
+		delete(f.engaged, name)
+		n := len(f.engaged)
+		f.mu.Unlock()
+		f.log.Info("Disengaged workspace", "cluster", name, "engaged", n)
 	}()
 	return nil
+}
+
+// readers returns a cached reader for every engaged workspace.
+func (f *fleet) readers(context.Context) map[string]client.Reader {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	out := make(map[string]client.Reader, len(f.engaged))
+	for name, cl := range f.engaged {
+		out[string(name)] = cl.GetClient()
+	}
+	return out
 }

@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"maps"
 	"crypto/x509"
 	"fmt"
 	"slices"
@@ -16,7 +17,9 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
+	"github.com/kcp-dev/logicalcluster/v3"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	ctrlmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
 
 	"github.com/platform-mesh/cert-manager-msp/internal/controller"
 )
@@ -33,8 +36,11 @@ func TestIssuanceInTwoWorkspaces(t *testing.T) {
 		"globex": "root:orgs:e2e-issue-globex:payments",
 	}
 	clients := map[string]client.Client{}
+	clusters := map[string]string{}
 	for name, path := range accounts {
-		clients[name], _ = account(t, path)
+		var cluster logicalcluster.Name
+		clients[name], cluster = account(t, path)
+		clusters[name] = cluster.String()
 		orderIn(t, path)
 	}
 	instance := instanceID // one operator process serves both workspaces
@@ -54,6 +60,13 @@ func TestIssuanceInTwoWorkspaces(t *testing.T) {
 				crt := newCertificate("default", "web", cmmeta.IssuerReference{Name: "default", Kind: "ClusterIssuer", Group: "cert-manager.io"},
 					cmapi.ECDSAKeyAlgorithm, 256)
 				checkLifecycle(t, c, crt, instance)
+				labels := map[string]string{"cluster": clusters[name], "namespace": "default", "name": "web"}
+				if v := metricValue(t, "certmanager_certificate_ready_status", labels, "condition", "True"); v != 1 {
+					t.Errorf("ready_status{condition=True} = %v, want 1", v)
+				}
+				if v := metricValue(t, "certmanager_certificate_expiration_timestamp_seconds", labels); v != float64(crt.Status.NotAfter.Unix()) {
+					t.Errorf("expiration = %v, want %d", v, crt.Status.NotAfter.Unix())
+				}
 			})
 			t.Run("SelfSigned Issuer, RSA 2048", func(t *testing.T) {
 				t.Parallel()
@@ -319,4 +332,37 @@ func update(t *testing.T, c client.Client, crt *cmapi.Certificate, mutate func(*
 		got.DeepCopyInto(crt)
 		return nil
 	})
+}
+
+// metricValue reads one gauge of the operator running in this process, by its labels
+// (given as a map plus extra name/value pairs); -1 when there is no such series.
+func metricValue(t *testing.T, name string, labels map[string]string, extra ...string) float64 {
+	t.Helper()
+	want := maps.Clone(labels)
+	for i := 0; i+1 < len(extra); i += 2 {
+		want[extra[i]] = extra[i+1]
+	}
+	families, err := ctrlmetrics.Registry.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range families {
+		if f.GetName() != name {
+			continue
+		}
+	series:
+		for _, m := range f.GetMetric() {
+			got := map[string]string{}
+			for _, l := range m.GetLabel() {
+				got[l.GetName()] = l.GetValue()
+			}
+			for k, v := range want {
+				if got[k] != v {
+					continue series
+				}
+			}
+			return m.GetGauge().GetValue()
+		}
+	}
+	return -1
 }
