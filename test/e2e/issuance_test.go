@@ -2,9 +2,9 @@ package e2e
 
 import (
 	"context"
-	"maps"
 	"crypto/x509"
 	"fmt"
+	"maps"
 	"slices"
 	"testing"
 	"time"
@@ -13,11 +13,11 @@ import (
 	cmapi "github.com/cert-manager/cert-manager/pkg/apis/certmanager/v1"
 	cmmeta "github.com/cert-manager/cert-manager/pkg/apis/meta/v1"
 	"github.com/cert-manager/cert-manager/pkg/util/pki"
+	"github.com/kcp-dev/logicalcluster/v3"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
-	"github.com/kcp-dev/logicalcluster/v3"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	ctrlmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
 
@@ -151,6 +151,22 @@ func checkLifecycle(t *testing.T, c client.Client, crt *cmapi.Certificate, insta
 	if eq, _ := pki.PublicKeysEqual(renewed.PublicKey, first.PublicKey); eq {
 		t.Error("rotationPolicy Always: the renewed certificate has the old key")
 	}
+	eventually(t, 30*time.Second, "old requests pruned to revisionHistoryLimit 1", func(ctx context.Context) error {
+		list := &cmapi.CertificateRequestList{}
+		if err := c.List(ctx, list, client.InNamespace(crt.Namespace)); err != nil {
+			return err
+		}
+		var names []string
+		for _, cr := range list.Items {
+			if metav1.IsControlledBy(&cr, crt) {
+				names = append(names, cr.Name)
+			}
+		}
+		if !slices.Equal(names, []string{crt.Name + "-4"}) {
+			return fmt.Errorf("requests %v", names)
+		}
+		return nil
+	})
 	eventually(t, 30*time.Second, "temporary key Secrets removed", func(ctx context.Context) error {
 		secrets := &corev1.SecretList{}
 		if err := c.List(ctx, secrets, client.InNamespace(crt.Namespace), client.MatchingLabels{cmapi.IsNextPrivateKeySecretLabelKey: "true"}); err != nil {

@@ -6,7 +6,8 @@
 //   - keymanager: keeps the next private key in a temporary Secret while issuing;
 //   - requestmanager: creates the CertificateRequest for the next revision;
 //   - issuing: writes the signed result into the Secret, or records the failure;
-//   - readiness: keeps Ready, notBefore, notAfter and renewalTime.
+//   - readiness: keeps Ready, notBefore, notAfter and renewalTime;
+//   - revisionmanager: prunes CertificateRequests beyond revisionHistoryLimit.
 //
 // The decisions themselves are pure functions in internal/issuance.
 package certificates
@@ -33,14 +34,15 @@ import (
 // step is one concern's reconcile, given the Certificate and what surrounds it.
 type step func(ctx context.Context, s *state) (reconcile.Result, error)
 
-// Setup registers the five Certificate controllers.
+// Setup registers the six Certificate controllers.
 func Setup(mgr mcmanager.Manager, opts controller.Options) error {
 	for name, fn := range map[string]step{
-		"certificates-trigger":         trigger,
-		"certificates-key-manager":     keyManager,
-		"certificates-request-manager": requestManager,
-		"certificates-issuing":         issuing,
-		"certificates-readiness":       readiness,
+		"certificates-trigger":          trigger,
+		"certificates-key-manager":      keyManager,
+		"certificates-request-manager":  requestManager,
+		"certificates-issuing":          issuing,
+		"certificates-readiness":        readiness,
+		"certificates-revision-manager": revisionManager,
 	} {
 		err := mcbuilder.ControllerManagedBy(mgr).
 			Named(name).
