@@ -21,12 +21,14 @@ type SecretContents struct {
 	PrivateKey  []byte // PEM, encoded as the spec says
 	Certificate []byte // PEM chain, leaf first: tls.crt
 	CA          []byte // PEM: ca.crt, left out when empty
+	// Passwords for the keystores the spec asks for.
+	Passwords KeystorePasswords
 }
 
 // RenderSecret is the Secret of crt holding contents, as cert-manager writes it: type
 // kubernetes.io/tls, the fao label, the certificate's details and issuer as annotations,
 // the secretTemplate merged in (cert-manager's own keys win) and the additional output
-// formats. extra annotations are added last.
+// formats and keystores. extra annotations are added last.
 func RenderSecret(crt *cmapi.Certificate, contents SecretContents, extra map[string]string) (*corev1ac.SecretApplyConfiguration, error) {
 	leaf, err := pki.DecodeX509CertificateBytes(contents.Certificate)
 	if err != nil {
@@ -62,6 +64,11 @@ func RenderSecret(crt *cmapi.Certificate, contents SecretContents, extra map[str
 			data[cmapi.CertificateOutputFormatCombinedPEMKey] = bytes.Join([][]byte{contents.PrivateKey, contents.Certificate}, []byte("\n"))
 		}
 	}
+	stores, err := keystores(crt, contents)
+	if err != nil {
+		return nil, err
+	}
+	maps.Copy(data, stores)
 	return corev1ac.Secret(crt.Spec.SecretName, crt.Namespace).
 		WithType(corev1.SecretTypeTLS).
 		WithLabels(labels).

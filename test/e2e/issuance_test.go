@@ -14,6 +14,7 @@ import (
 	cmmeta "github.com/cert-manager/cert-manager/pkg/apis/meta/v1"
 	"github.com/cert-manager/cert-manager/pkg/util/pki"
 	"github.com/kcp-dev/logicalcluster/v3"
+	"software.sslmate.com/src/go-pkcs12"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -87,6 +88,35 @@ func TestIssuanceInTwoWorkspaces(t *testing.T) {
 				leaf := checkSecret(t, c, crt, instance)
 				if leaf.Issuer.CommonName != "consumer's own CA" {
 					t.Errorf("issued by %q", leaf.Issuer.CommonName)
+				}
+			})
+			t.Run("keystores, output formats and secretTemplate", func(t *testing.T) {
+				t.Parallel()
+				crt := newCertificate("default", "java", cmmeta.IssuerReference{Name: "default", Kind: "ClusterIssuer"}, cmapi.ECDSAKeyAlgorithm, 256)
+				crt.Spec.Keystores = &cmapi.CertificateKeystores{
+					PKCS12: &cmapi.PKCS12Keystore{Create: true, PasswordSecretRef: cmmeta.SecretKeySelector{
+						LocalObjectReference: cmmeta.LocalObjectReference{Name: "java-keystore-password"}, Key: "password"}},
+				}
+				crt.Spec.AdditionalOutputFormats = []cmapi.CertificateAdditionalOutputFormat{{Type: cmapi.CertificateOutputFormatCombinedPEM}}
+				crt.Spec.SecretTemplate = &cmapi.CertificateSecretTemplate{Labels: map[string]string{"app": "java"}}
+				create(t, c, crt)
+				// The password Secret comes after the Certificate: issuance waits for it.
+				time.Sleep(2 * time.Second)
+				create(t, c, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: "java-keystore-password"},
+					StringData: map[string]string{"password": "s3cret"}})
+				waitIssued(t, c, crt, 1)
+				s := &corev1.Secret{}
+				if err := c.Get(t.Context(), client.ObjectKey{Namespace: "default", Name: "java-tls"}, s); err != nil {
+					t.Fatal(err)
+				}
+				if _, leaf, _, err := pkcs12.DecodeChain(s.Data[cmapi.PKCS12SecretKey], "s3cret"); err != nil || leaf.Subject.CommonName != "java.example" {
+					t.Errorf("keystore.p12: %v", err)
+				}
+				if len(s.Data[cmapi.PKCS12TruststoreKey]) == 0 || len(s.Data[cmapi.CertificateOutputFormatCombinedPEMKey]) == 0 {
+					t.Errorf("Secret keys %v", slices.Sorted(maps.Keys(s.Data)))
+				}
+				if s.Labels["app"] != "java" {
+					t.Errorf("secretTemplate labels missing: %v", s.Labels)
 				}
 			})
 			t.Run("an issuer of the other workspace is not found here", func(t *testing.T) {

@@ -44,8 +44,15 @@ func issuing(ctx context.Context, s *state) (reconcile.Result, error) {
 	if err := checkSignedForKey(cr.Status.Certificate, keySecret); err != nil {
 		return reconcile.Result{}, failIssuance(ctx, s, err.Error())
 	}
+	passwords, err := keystorePasswords(ctx, s)
+	if err != nil {
+		// The consumer can fix this; keep the signed request and try again.
+		s.ws.Recorder.Event(s.crt, corev1.EventTypeWarning, "KeystorePasswordError", err.Error())
+		return reconcile.Result{}, err
+	}
 	secret, err := issuance.RenderSecret(s.crt, issuance.SecretContents{
 		PrivateKey: keySecret.Data[corev1.TLSPrivateKeyKey], Certificate: cr.Status.Certificate, CA: cr.Status.CA,
+		Passwords: passwords,
 	}, map[string]string{controller.InstanceAnnotation: s.opts.InstanceID})
 	if err != nil {
 		return reconcile.Result{}, failIssuance(ctx, s, err.Error())
@@ -113,4 +120,42 @@ func failIssuance(ctx context.Context, s *state, message string) error {
 	}
 	s.ws.Recorder.Event(s.crt, corev1.EventTypeWarning, "Failed", msg)
 	return nil
+}
+
+// keystorePasswords resolves the passwords of the keystores the spec asks for: the
+// literal password, or the key of the Secret passwordSecretRef names in the
+// Certificate's namespace (read live: it is the consumer's Secret, not ours).
+func keystorePasswords(ctx context.Context, s *state) (issuance.KeystorePasswords, error) {
+	var p issuance.KeystorePasswords
+	ks := s.crt.Spec.Keystores
+	if ks == nil {
+		return p, nil
+	}
+	var err error
+	if ks.JKS != nil && ks.JKS.Create {
+		if p.JKS, err = password(ctx, s, "jks", ks.JKS.Password, ks.JKS.PasswordSecretRef); err != nil {
+			return p, err
+		}
+	}
+	if ks.PKCS12 != nil && ks.PKCS12.Create {
+		if p.PKCS12, err = password(ctx, s, "pkcs12", ks.PKCS12.Password, ks.PKCS12.PasswordSecretRef); err != nil {
+			return p, err
+		}
+	}
+	return p, nil
+}
+
+func password(ctx context.Context, s *state, store string, literal *string, ref cmmeta.SecretKeySelector) ([]byte, error) {
+	if literal != nil {
+		return []byte(*literal), nil
+	}
+	secret, err := s.ws.GetSecret(ctx, s.crt.Namespace, ref.Name)
+	if err != nil {
+		return nil, fmt.Errorf("spec.keystores.%s.passwordSecretRef: reading Secret %s/%s: %w", store, s.crt.Namespace, ref.Name, err)
+	}
+	value, ok := secret.Data[ref.Key]
+	if !ok {
+		return nil, fmt.Errorf("spec.keystores.%s.passwordSecretRef: Secret %s/%s has no key %q", store, s.crt.Namespace, ref.Name, ref.Key)
+	}
+	return value, nil
 }
