@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"bytes"
 	"context"
 	"crypto/x509"
 	"fmt"
@@ -14,13 +15,13 @@ import (
 	cmmeta "github.com/cert-manager/cert-manager/pkg/apis/meta/v1"
 	"github.com/cert-manager/cert-manager/pkg/util/pki"
 	"github.com/kcp-dev/logicalcluster/v3"
-	"software.sslmate.com/src/go-pkcs12"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	ctrlmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
+	"software.sslmate.com/src/go-pkcs12"
 
 	"github.com/platform-mesh/cert-manager-msp/internal/controller"
 )
@@ -118,6 +119,25 @@ func TestIssuanceInTwoWorkspaces(t *testing.T) {
 				if s.Labels["app"] != "java" {
 					t.Errorf("secretTemplate labels missing: %v", s.Labels)
 				}
+				// A template change and a dropped output format rewrite the Secret, not the certificate.
+				update(t, c, crt, func(crt *cmapi.Certificate) {
+					crt.Spec.SecretTemplate.Labels["app"] = "java-v2"
+					crt.Spec.AdditionalOutputFormats = nil
+				})
+				eventually(t, issueTimeout, "Secret follows the template", func(ctx context.Context) error {
+					got := &corev1.Secret{}
+					if err := c.Get(ctx, client.ObjectKey{Namespace: "default", Name: "java-tls"}, got); err != nil {
+						return err
+					}
+					if got.Labels["app"] != "java-v2" || len(got.Data[cmapi.CertificateOutputFormatCombinedPEMKey]) > 0 {
+						return fmt.Errorf("labels %v keys %v", got.Labels, slices.Sorted(maps.Keys(got.Data)))
+					}
+					if !bytes.Equal(got.Data[corev1.TLSCertKey], s.Data[corev1.TLSCertKey]) {
+						return fmt.Errorf("the certificate was re-issued")
+					}
+					return nil
+				})
+				waitIssued(t, c, crt, 1)
 			})
 			t.Run("an issuer of the other workspace is not found here", func(t *testing.T) {
 				t.Parallel()

@@ -2,6 +2,8 @@ package certificates
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
 
 	cmapiutil "github.com/cert-manager/cert-manager/pkg/api/util"
@@ -10,8 +12,11 @@ import (
 	"github.com/cert-manager/cert-manager/pkg/util/pki"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	corev1ac "k8s.io/client-go/applyconfigurations/core/v1"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	"github.com/platform-mesh/cert-manager-msp/internal/controller"
@@ -23,7 +28,10 @@ import (
 // a failed or denied request ends the issuance with the request's reason, and the
 // trigger backs off before trying again.
 func issuing(ctx context.Context, s *state) (reconcile.Result, error) {
-	if !cmapiutil.CertificateHasCondition(s.crt, issuingTrue) || s.crt.Status.NextPrivateKeySecretName == nil {
+	if !cmapiutil.CertificateHasCondition(s.crt, issuingTrue) {
+		return reconcile.Result{}, refreshSecret(ctx, s)
+	}
+	if s.crt.Status.NextPrivateKeySecretName == nil {
 		return reconcile.Result{}, nil
 	}
 	revision := s.revision() + 1
@@ -44,20 +52,17 @@ func issuing(ctx context.Context, s *state) (reconcile.Result, error) {
 	if err := checkSignedForKey(cr.Status.Certificate, keySecret); err != nil {
 		return reconcile.Result{}, failIssuance(ctx, s, err.Error())
 	}
-	passwords, err := keystorePasswords(ctx, s)
-	if err != nil {
-		// The consumer can fix this; keep the signed request and try again.
-		s.ws.Recorder.Event(s.crt, corev1.EventTypeWarning, "KeystorePasswordError", err.Error())
-		return reconcile.Result{}, err
-	}
-	secret, err := issuance.RenderSecret(s.crt, issuance.SecretContents{
+	secret, err := renderSecret(ctx, s, issuance.SecretContents{
 		PrivateKey: keySecret.Data[corev1.TLSPrivateKeyKey], Certificate: cr.Status.Certificate, CA: cr.Status.CA,
-		Passwords: passwords,
-	}, map[string]string{controller.InstanceAnnotation: s.opts.InstanceID})
-	if err != nil {
+	})
+	var pwErr *passwordError
+	switch {
+	case errors.As(err, &pwErr):
+		return reconcile.Result{}, err // the consumer can fix it; keep what was signed and retry
+	case err != nil:
 		return reconcile.Result{}, failIssuance(ctx, s, err.Error())
 	}
-	if err := s.ws.Client.Apply(ctx, secret, client.FieldOwner(controller.FieldManager), client.ForceOwnership); err != nil {
+	if err := applySecret(ctx, s, secret); err != nil {
 		return reconcile.Result{}, err
 	}
 	s.crt.Status.Revision = &revision
@@ -75,6 +80,77 @@ func issuing(ctx context.Context, s *state) (reconcile.Result, error) {
 	}
 	s.ws.Recorder.Event(s.crt, corev1.EventTypeNormal, "Issuing", "The certificate has been successfully issued")
 	return requeueAtRenewal(s)
+}
+
+// renderSecret renders the Secret with the keystore passwords resolved. A password that
+// cannot be read is a *passwordError, and an event tells the consumer.
+func renderSecret(ctx context.Context, s *state, contents issuance.SecretContents) (*corev1ac.SecretApplyConfiguration, error) {
+	var err error
+	if contents.Passwords, err = keystorePasswords(ctx, s); err != nil {
+		s.ws.Recorder.Event(s.crt, corev1.EventTypeWarning, "KeystorePasswordError", err.Error())
+		return nil, &passwordError{err}
+	}
+	return issuance.RenderSecret(s.crt, contents, map[string]string{controller.InstanceAnnotation: s.opts.InstanceID})
+}
+
+type passwordError struct{ error }
+
+func (e *passwordError) Unwrap() error { return e.error }
+
+// applySecret writes the Secret server-side, owning every field it sets, then removes
+// the optional keys it manages that the spec no longer asks for. The removal is explicit
+// because kcp v0.31's APIExport virtual workspace records an apply through it as an
+// Update, so fields left out of an apply are not removed as server-side apply would.
+func applySecret(ctx context.Context, s *state, secret *corev1ac.SecretApplyConfiguration) error {
+	// Apply fills secret with the server's answer, so note what was asked for first.
+	wanted := map[string]bool{}
+	for key := range secret.Data {
+		wanted[key] = true
+	}
+	if err := s.ws.Client.Apply(ctx, secret, client.FieldOwner(controller.FieldManager), client.ForceOwnership); err != nil {
+		return err
+	}
+	current, err := s.secret(ctx)
+	if err != nil || current == nil {
+		return err
+	}
+	stale := map[string]any{}
+	for _, key := range issuance.OptionalSecretKeys {
+		if !wanted[key] {
+			if _, has := current.Data[key]; has {
+				stale[key] = nil
+			}
+		}
+	}
+	if len(stale) == 0 {
+		return nil
+	}
+	patch, err := json.Marshal(map[string]any{"data": stale})
+	if err != nil {
+		return err
+	}
+	return s.ws.Client.Patch(ctx, current, client.RawPatch(types.MergePatchType, patch), client.FieldOwner(controller.FieldManager))
+}
+
+// refreshSecret rewrites a valid issued Secret whose template labels, annotations,
+// output formats or keystores no longer follow the spec, keeping its certificate.
+func refreshSecret(ctx context.Context, s *state) error {
+	in, err := s.input(ctx)
+	if err != nil || in.Secret == nil || issuance.ReadinessChain.Evaluate(in).Failed() {
+		return err // not valid: the trigger re-issues instead
+	}
+	reason := issuance.SecretNeedsUpdate(s.crt, in.Secret)
+	if reason == "" {
+		return nil
+	}
+	log.FromContext(ctx).Info("Updating the Secret without re-issuing", "why", reason)
+	secret, err := renderSecret(ctx, s, issuance.SecretContents{
+		PrivateKey: in.Secret.Data[corev1.TLSPrivateKeyKey], Certificate: in.Secret.Data[corev1.TLSCertKey], CA: in.Secret.Data[cmmeta.TLSCAKey],
+	})
+	if err != nil {
+		return err
+	}
+	return applySecret(ctx, s, secret)
 }
 
 var readyTrue = cmapi.CertificateRequestCondition{Type: cmapi.CertificateRequestConditionReady, Status: cmmeta.ConditionTrue}
