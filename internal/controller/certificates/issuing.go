@@ -40,6 +40,9 @@ func issuing(ctx context.Context, s *state) (reconcile.Result, error) {
 		return reconcile.Result{}, err
 	}
 	if msg, failed := requestFailed(cr); failed {
+		if failedBeforeIssuing(s.crt, cr) {
+			return reconcile.Result{}, nil // an earlier attempt's; the request manager replaces it
+		}
 		return reconcile.Result{}, failIssuance(ctx, s, msg)
 	}
 	if !cmapiutil.CertificateRequestHasCondition(cr, readyTrue) || len(cr.Status.Certificate) == 0 {
@@ -166,6 +169,24 @@ func requestFailed(cr *cmapi.CertificateRequest) (string, bool) {
 		return c.Message, true
 	}
 	return "", false
+}
+
+// failedBeforeIssuing is true for a request that ended without a certificate before the
+// current issuance began (Issuing=True was set after it failed): it belongs to an
+// earlier attempt at the same revision.
+func failedBeforeIssuing(crt *cmapi.Certificate, cr *cmapi.CertificateRequest) bool {
+	if _, failed := requestFailed(cr); !failed {
+		return false
+	}
+	issuingCond := cmapiutil.GetCertificateCondition(crt, cmapi.CertificateConditionIssuing)
+	if issuingCond == nil || issuingCond.LastTransitionTime == nil {
+		return false
+	}
+	failedAt := cr.Status.FailureTime
+	if c := cmapiutil.GetCertificateRequestCondition(cr, cmapi.CertificateRequestConditionInvalidRequest); failedAt == nil && c != nil {
+		failedAt = c.LastTransitionTime
+	}
+	return failedAt != nil && failedAt.Before(issuingCond.LastTransitionTime)
 }
 
 func checkSignedForKey(certPEM []byte, keySecret *corev1.Secret) error {

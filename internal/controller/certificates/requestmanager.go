@@ -37,9 +37,10 @@ func requestManager(ctx context.Context, s *state) (reconcile.Result, error) {
 		return reconcile.Result{}, err
 	}
 	if existing != nil {
-		if requestMatches(s.crt, existing, key.Public()) {
+		if requestMatches(s.crt, existing, key.Public()) && !failedBeforeIssuing(s.crt, existing) {
 			return reconcile.Result{}, nil
 		}
+		// Out of date, or failed in an earlier attempt at this revision: make a new one.
 		err := s.ws.Client.Delete(ctx, existing, client.Preconditions{UID: &existing.UID})
 		return reconcile.Result{}, client.IgnoreNotFound(err)
 	}
