@@ -92,20 +92,7 @@ func answerRequest(t *testing.T, c client.Client, name string, answer func(*cmap
 
 func signAsExternalIssuer(t *testing.T, cr *cmapi.CertificateRequest) {
 	t.Helper()
-	key, err := pki.GenerateECPrivateKey(256)
-	if err != nil {
-		t.Fatal(err)
-	}
-	caTmpl, err := pki.CertificateTemplateFromCertificate(&cmapi.Certificate{Spec: cmapi.CertificateSpec{CommonName: "HSM CA", IsCA: true,
-		PrivateKey: &cmapi.CertificatePrivateKey{Algorithm: cmapi.ECDSAKeyAlgorithm, Size: 256}}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	caTmpl.PublicKey = key.Public()
-	caPEM, ca, err := pki.SignCertificate(caTmpl, caTmpl, key.Public(), key)
-	if err != nil {
-		t.Fatal(err)
-	}
+	ca, caPEM, key := selfSignedCA(t, "HSM CA")
 	tmpl, err := pki.CertificateTemplateFromCertificateRequest(cr)
 	if err != nil {
 		t.Fatal(err)

@@ -3,6 +3,7 @@ package e2e
 import (
 	"bytes"
 	"context"
+	"crypto"
 	"crypto/x509"
 	"fmt"
 	"maps"
@@ -337,20 +338,7 @@ func waitIssuerReady(t *testing.T, c client.Client, issuer cmapi.GenericIssuer) 
 // for the operator, so it is read live rather than from the cache.
 func createOwnCA(t *testing.T, c client.Client, ns, name string) {
 	t.Helper()
-	key, err := pki.GenerateECPrivateKey(256)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl, err := pki.CertificateTemplateFromCertificate(&cmapi.Certificate{Spec: cmapi.CertificateSpec{
-		CommonName: "consumer's own CA", IsCA: true, PrivateKey: &cmapi.CertificatePrivateKey{Algorithm: cmapi.ECDSAKeyAlgorithm, Size: 256}}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl.PublicKey = key.Public()
-	certPEM, _, err := pki.SignCertificate(tmpl, tmpl, key.Public(), key)
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, certPEM, key := selfSignedCA(t, "consumer's own CA")
 	keyPEM, err := pki.EncodePKCS8PrivateKey(key)
 	if err != nil {
 		t.Fatal(err)
@@ -431,4 +419,24 @@ func metricValue(t *testing.T, name string, labels map[string]string, extra ...s
 		}
 	}
 	return -1
+}
+
+// selfSignedCA makes an ECDSA root CA with the given common name.
+func selfSignedCA(t *testing.T, cn string) (*x509.Certificate, []byte, crypto.Signer) {
+	t.Helper()
+	key, err := pki.GenerateECPrivateKey(256)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl, err := pki.CertificateTemplateFromCertificate(&cmapi.Certificate{Spec: cmapi.CertificateSpec{
+		CommonName: cn, IsCA: true, PrivateKey: &cmapi.CertificatePrivateKey{Algorithm: cmapi.ECDSAKeyAlgorithm, Size: 256}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl.PublicKey = key.Public()
+	certPEM, cert, err := pki.SignCertificate(tmpl, tmpl, key.Public(), key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cert, certPEM, key
 }
