@@ -12,7 +12,6 @@ import (
 
 	"github.com/kcp-dev/logicalcluster/v3"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
@@ -91,8 +90,9 @@ func EnsureWorkspace(ctx context.Context, cfg *rest.Config, path logicalcluster.
 }
 
 // createWorkspace creates ws in parent, tolerating that it exists. A freshly started kcp
-// answers /readyz before it serves the tenancy API in every workspace, so "no match for
-// kind" is retried for a while, with a new client each time (clients cache discovery).
+// answers /readyz before discovery and the tenancy API work in every workspace, so
+// errors other than definite ones (forbidden, invalid, ...) are retried for a while,
+// with a new client each time (clients cache discovery).
 func createWorkspace(ctx context.Context, cfg *rest.Config, parent logicalcluster.Path, ws *tenancyv1alpha1.Workspace) (client.Client, error) {
 	var c client.Client
 	var last error
@@ -105,10 +105,10 @@ func createWorkspace(ctx context.Context, cfg *rest.Config, parent logicalcluste
 		switch {
 		case last == nil || apierrors.IsAlreadyExists(last):
 			return true, nil
-		case meta.IsNoMatchError(last):
-			return false, nil
+		case apierrors.IsForbidden(last), apierrors.IsUnauthorized(last), apierrors.IsInvalid(last), apierrors.IsBadRequest(last):
+			return false, last
 		}
-		return false, last
+		return false, nil
 	})
 	if err != nil && last != nil {
 		return nil, last

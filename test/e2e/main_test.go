@@ -4,6 +4,7 @@
 package e2e
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"os"
@@ -16,6 +17,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 
 	"k8s.io/utils/clock"
+	mcmanager "sigs.k8s.io/multicluster-runtime/pkg/manager"
 
 	"github.com/platform-mesh/cert-manager-msp/internal/controller"
 	"github.com/platform-mesh/cert-manager-msp/internal/kcp"
@@ -70,12 +72,33 @@ func run(m *testing.M) int {
 	code := m.Run()
 	stop()
 	if code == 0 {
+		code = checkNoPrivateKeys(filepath.Join(dir, "operator.log"))
+	}
+	if code == 0 {
 		_ = os.RemoveAll(dir)
 	} else {
 		fmt.Fprintln(os.Stderr, "kcp state and log kept in", dir)
 	}
 	return code
 }
+
+// checkNoPrivateKeys fails the run if the operator logged anything that looks like a
+// private key, after every test has made it issue keys of every kind.
+func checkNoPrivateKeys(logPath string) int {
+	raw, err := os.ReadFile(logPath)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	if bytes.Contains(raw, []byte("PRIVATE KEY")) {
+		fmt.Fprintln(os.Stderr, "the operator logged a private key:", logPath)
+		return 1
+	}
+	return 0
+}
+
+// sharedMgr is the shared operator's manager, for tests that look at its caches.
+var sharedMgr mcmanager.Manager
 
 // instanceID is the shared operator's; every Secret it issues carries it.
 const instanceID = "e2e-operator"
@@ -97,6 +120,7 @@ func startSharedOperator() (stop func(), err error) {
 	if err != nil {
 		return nil, err
 	}
+	sharedMgr = mgr
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- mgr.Start(ctx) }()

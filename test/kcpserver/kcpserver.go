@@ -17,6 +17,7 @@ import (
 	"syscall"
 	"time"
 
+	"k8s.io/client-go/discovery"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 
@@ -146,7 +147,31 @@ func (s *Server) waitReady(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	return sdkserver.WaitForReady(ctx, cfg)
+	if err := sdkserver.WaitForReady(ctx, cfg); err != nil {
+		return err
+	}
+	return waitForTenancyAPI(ctx, cfg)
+}
+
+// waitForTenancyAPI waits until the root workspace serves workspaces: kcp reports ready
+// a little before discovery does.
+func waitForTenancyAPI(ctx context.Context, cfg *rest.Config) error {
+	root := rest.CopyConfig(cfg)
+	root.Host = strings.TrimSuffix(root.Host, "/") + "/clusters/root"
+	dc, err := discovery.NewDiscoveryClientForConfig(root)
+	if err != nil {
+		return err
+	}
+	for {
+		if _, err := dc.ServerResourcesForGroupVersion("tenancy.kcp.io/v1alpha1"); err == nil {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("kcp does not serve tenancy.kcp.io/v1alpha1: %w", ctx.Err())
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
 }
 
 // Binary is $KCP_BINARY, or bin/kcp at the repository root.
