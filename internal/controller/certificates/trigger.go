@@ -2,6 +2,7 @@ package certificates
 
 import (
 	"context"
+	"strings"
 
 	cmapiutil "github.com/cert-manager/cert-manager/pkg/api/util"
 	cmapi "github.com/cert-manager/cert-manager/pkg/apis/certmanager/v1"
@@ -44,6 +45,9 @@ func trigger(ctx context.Context, s *state) (reconcile.Result, error) {
 	if !verdict.Failed() {
 		return requeueAtRenewal(s)
 	}
+	if errs := issuance.ValidateSpec(s.crt); len(errs) > 0 {
+		return reconcile.Result{}, refuseInvalidSpec(ctx, s, strings.Join(errs, "; "))
+	}
 	cmapiutil.SetCertificateCondition(s.crt, s.crt.Generation, cmapi.CertificateConditionIssuing, cmmeta.ConditionTrue, verdict.Reason, verdict.Message)
 	if err := s.updateStatus(ctx); err != nil {
 		return reconcile.Result{}, err
@@ -78,4 +82,20 @@ func secretOwner(ctx context.Context, s *state, secret *corev1.Secret) (string, 
 		return s.crt.Name, nil
 	}
 	return issuance.SecretOwner(same, secret), nil
+}
+
+// refuseInvalidSpec records, once per spec generation, that the spec is not issued as it
+// stands: Issuing=False with reason InvalidSpec and a message naming the fields. Fixing
+// the spec issues at once; there is no backoff for this.
+func refuseInvalidSpec(ctx context.Context, s *state, message string) error {
+	cond := cmapiutil.GetCertificateCondition(s.crt, cmapi.CertificateConditionIssuing)
+	if cond != nil && cond.Reason == issuance.ReasonInvalidSpec && cond.Message == message && cond.ObservedGeneration == s.crt.Generation {
+		return nil
+	}
+	cmapiutil.SetCertificateCondition(s.crt, s.crt.Generation, cmapi.CertificateConditionIssuing, cmmeta.ConditionFalse, issuance.ReasonInvalidSpec, message)
+	if err := s.updateStatus(ctx); err != nil {
+		return err
+	}
+	s.ws.Recorder.Event(s.crt, corev1.EventTypeWarning, issuance.ReasonInvalidSpec, message)
+	return nil
 }
