@@ -17,7 +17,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	apisv1alpha2 "github.com/kcp-dev/sdk/apis/apis/v1alpha2"
-	tenancyv1alpha1 "github.com/kcp-dev/sdk/apis/tenancy/v1alpha1"
+	corev1alpha1 "github.com/kcp-dev/sdk/apis/core/v1alpha1"
 
 	"github.com/platform-mesh/cert-manager-msp/internal/kcp"
 	"github.com/platform-mesh/cert-manager-msp/internal/provider"
@@ -121,19 +121,19 @@ func defaults(opts Options) Options {
 	return opts
 }
 
-// checkWorkspace reads the workspace through its parent, which tells a missing workspace
-// apart from one we may not read.
+// checkWorkspace reads the workspace's own LogicalCluster, which anyone who may order in
+// the workspace may read (its parent need not be readable). kcp answers a path that
+// does not exist like one the caller may not enter, so the error says both.
 func checkWorkspace(ctx context.Context, cfg *rest.Config, path logicalcluster.Path) error {
-	parent, name := path.Split()
-	if parent.Empty() {
+	if parent, _ := path.Split(); parent.Empty() {
 		return fmt.Errorf("workspace %q: order into an account workspace, not root", path)
 	}
-	c, err := kcp.NewClient(cfg, parent)
+	c, err := kcp.NewClient(cfg, path)
 	if err != nil {
-		return err
+		return fmt.Errorf("workspace %s does not exist (or is not visible to you): %w", path, err)
 	}
-	ws := &tenancyv1alpha1.Workspace{}
-	if err := c.Get(ctx, client.ObjectKey{Name: name}, ws); err != nil {
+	lc := &corev1alpha1.LogicalCluster{}
+	if err := c.Get(ctx, client.ObjectKey{Name: corev1alpha1.LogicalClusterName}, lc); err != nil {
 		if apierrors.IsNotFound(err) || apierrors.IsForbidden(err) {
 			return fmt.Errorf("workspace %s does not exist (or is not visible to you): %w", path, err)
 		}
