@@ -1,0 +1,42 @@
+package main
+
+import (
+	"flag"
+
+	"k8s.io/utils/clock"
+	"sigs.k8s.io/controller-runtime/pkg/log/zap"
+
+	"github.com/platform-mesh/cert-manager-msp/internal/controller"
+	"github.com/platform-mesh/cert-manager-msp/internal/operator"
+	"github.com/platform-mesh/cert-manager-msp/internal/provider"
+	"github.com/platform-mesh/cert-manager-msp/internal/signer"
+)
+
+// config is everything the flags set.
+type config struct {
+	operator operator.Options
+	ctrl     controller.Options
+	onboard  bool
+	zap      zap.Options
+}
+
+// bindFlags defines the operator's flags on fs. The reference docs list every one of
+// them; a test keeps the two in step.
+func bindFlags(fs *flag.FlagSet) *config {
+	c := &config{ctrl: controller.Options{Signers: signer.Default(), Clock: clock.RealClock{}, InstanceID: operator.NewInstanceID()}}
+	fs.StringVar(&c.operator.EndpointSliceName, "endpoint-slice", provider.EndpointSliceName,
+		"name of the APIExportEndpointSlice in the provider workspace")
+	fs.StringVar(&c.operator.MetricsAddr, "metrics-bind-address", ":9402", `address for /metrics; "0" disables`)
+	fs.StringVar(&c.operator.HealthAddr, "health-probe-bind-address", ":9403", `address for /healthz and /readyz; "0" disables`)
+	fs.BoolVar(&c.operator.LeaderElection, "leader-elect", false, "elect one active replica through a Lease")
+	fs.StringVar(&c.operator.LeaderElectionNamespace, "leader-election-namespace", "default",
+		"namespace in the provider workspace that holds the leader election Lease")
+	fs.StringVar(&c.ctrl.ClusterResourceNamespace, "cluster-resource-namespace", "cert-manager",
+		"namespace, in every workspace, that holds ClusterIssuer Secrets and the default CA")
+	fs.BoolVar(&c.onboard, "onboard-default-issuers", true,
+		"give every workspace that orders a SelfSigned ClusterIssuer, a root CA and a CA ClusterIssuer \"default\"")
+	fs.BoolVar(&c.ctrl.ApproveRequests, "approve-requests", true,
+		"approve CertificateRequests for the built-in issuers; turn off when an external approver decides")
+	c.zap.BindFlags(fs)
+	return c
+}

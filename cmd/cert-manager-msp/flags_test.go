@@ -1,0 +1,49 @@
+package main
+
+import (
+	"flag"
+	"os"
+	"regexp"
+	"testing"
+
+	"github.com/platform-mesh/cert-manager-msp/internal/metrics"
+)
+
+// TestReferenceListsEveryFlag: docs/reference/operator.md has a row for every flag the
+// operator defines (controller-runtime's zap flags are covered by one row).
+func TestReferenceListsEveryFlag(t *testing.T) {
+	doc := readDoc(t, "../../docs/reference/operator.md")
+	fs := flag.NewFlagSet("cert-manager-msp", flag.ContinueOnError)
+	bindFlags(fs)
+	fs.VisitAll(func(f *flag.Flag) {
+		if regexp.MustCompile(`^zap-`).MatchString(f.Name) {
+			f.Name = "zap-log-level"
+		}
+		if !regexp.MustCompile("`--" + regexp.QuoteMeta(f.Name) + "`").MatchString(doc) {
+			t.Errorf("docs/reference/operator.md does not describe --%s", f.Name)
+		}
+	})
+	if !regexp.MustCompile("`--kubeconfig`").MatchString(doc) {
+		t.Error("docs/reference/operator.md does not describe --kubeconfig")
+	}
+}
+
+// TestReferenceListsEveryMetric: docs/reference/metrics.md names every metric exported.
+func TestReferenceListsEveryMetric(t *testing.T) {
+	doc := readDoc(t, "../../docs/reference/metrics.md")
+	for _, d := range metrics.All {
+		name := regexp.MustCompile(`fqName: "([^"]+)"`).FindStringSubmatch(d.String())[1]
+		if !regexp.MustCompile("`" + name + "`").MatchString(doc) {
+			t.Errorf("docs/reference/metrics.md does not describe %s", name)
+		}
+	}
+}
+
+func readDoc(t *testing.T, path string) string {
+	t.Helper()
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(raw)
+}
