@@ -13,7 +13,9 @@ set -m # background jobs get their own process group: a ^C here does not kill th
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 STATE=$ROOT/.kcp
-PORT=${KCP_PORT:-6443}
+PORT=${KCP_PORT:-6443}                 # kcp; etcd takes the next two ports
+METRICS_PORT=${MSP_METRICS_PORT:-9402} # the operator's /metrics
+HEALTH_PORT=${MSP_HEALTH_PORT:-9403}   # the operator's /healthz
 ADMIN=$STATE/admin.kubeconfig
 MSPCTL=$ROOT/bin/mspctl
 ACCOUNTS=(root:orgs:acme:web-team root:orgs:globex:payments)
@@ -61,7 +63,7 @@ start_operator() {
   stop_pid operator
   step "starting the operator (log: .kcp/operator.log)"
   nohup "$ROOT/bin/cert-manager-msp" --kubeconfig="$(kubeconfig_for $PROVIDER)" \
-    --metrics-bind-address=127.0.0.1:9402 --health-probe-bind-address=127.0.0.1:9403 \
+    --metrics-bind-address=127.0.0.1:"$METRICS_PORT" --health-probe-bind-address=127.0.0.1:"$HEALTH_PORT" \
     >>"$STATE/operator.log" 2>&1 &
   echo $! >"$STATE/operator.pid"
   wait_for 60 "the operator to report healthy (see .kcp/operator.log)" operator_up
@@ -73,7 +75,7 @@ operator_up() {
     tail -n 20 "$STATE/operator.log" >&2
     exit 1
   fi
-  healthy 9403
+  healthy "$HEALTH_PORT"
 }
 
 stop_pid() { # stop_pid NAME: SIGTERM the process in .kcp/NAME.pid and wait for it
@@ -139,7 +141,7 @@ print_access() {
   cat <<EOT
 
 kcp:       https://127.0.0.1:$PORT  (admin kubeconfig: .kcp/admin.kubeconfig)
-operator:  pid $(cat "$STATE/operator.pid"), log .kcp/operator.log, metrics http://127.0.0.1:9402/metrics
+operator:  pid $(cat "$STATE/operator.pid"), log .kcp/operator.log, metrics http://127.0.0.1:$METRICS_PORT/metrics
 Workspaces (each kubeconfig's server is the workspace URL):
 EOT
   for ws in $PROVIDER "${ACCOUNTS[@]}"; do
