@@ -21,6 +21,8 @@ import (
 
 func TestFirstCertificate(t *testing.T) { runTutorial(t, "first-certificate.md") }
 
+func TestTwoAccounts(t *testing.T) { runTutorial(t, "two-accounts.md") }
+
 // step is one shell block and the output the page shows for it.
 type step struct {
 	line       int

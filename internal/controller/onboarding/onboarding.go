@@ -68,7 +68,10 @@ type object struct {
 	apply runtime.ApplyConfiguration
 }
 
-func (r *reconciler) defaults() []object {
+// defaults are the objects every ordering workspace gets. The root CA's subject names the
+// workspace's logical cluster, so that the roots of two accounts are told apart by name
+// as well as by key.
+func (r *reconciler) defaults(cluster string) []object {
 	return []object{
 		{client.ObjectKey{Name: SelfSignedIssuer}, &cmapi.ClusterIssuer{},
 			cmac.ClusterIssuer(SelfSignedIssuer).WithSpec(cmac.IssuerSpec().WithSelfSigned(cmac.SelfSignedIssuer()))},
@@ -76,6 +79,7 @@ func (r *reconciler) defaults() []object {
 			cmac.Certificate(DefaultCA, r.ns).WithSpec(cmac.CertificateSpec().
 				WithIsCA(true).
 				WithCommonName("cert-manager-msp default CA").
+				WithSubject(cmac.X509Subject().WithOrganizationalUnits(cluster)).
 				WithSecretName(DefaultCA).
 				WithDuration(metav1.Duration{Duration: caDuration}).
 				WithPrivateKey(cmac.CertificatePrivateKey().
@@ -102,7 +106,7 @@ func (r *reconciler) Reconcile(ctx context.Context, req mcreconcile.Request) (re
 	} else if err != nil {
 		return reconcile.Result{}, err
 	}
-	for _, obj := range r.defaults() {
+	for _, obj := range r.defaults(string(req.ClusterName)) {
 		err := ws.Client.Get(ctx, obj.key, obj.empty)
 		if err == nil {
 			continue // present: the consumer may have changed it, and that is theirs to do
