@@ -1,5 +1,6 @@
 // Package exportgen turns cert-manager's own CRDs into the provider's kcp API surface:
-// one APIResourceSchema per exported resource and the APIExport that ties them together.
+// one APIResourceSchema per exported resource and the APIExport that ties them together,
+// with the admission rules of Overlay added.
 //
 // Nothing of the CRDs is copied by hand. They are read from the cert-manager Go module
 // that go.mod pins, converted with the kcp sdk, and written under config/kcp. A test
@@ -56,6 +57,9 @@ func Generate(crdDir, certManagerVersion string) ([]File, error) {
 	for _, plural := range Resources {
 		crd, err := readCRD(filepath.Join(crdDir, fmt.Sprintf("%s_%s.yaml", provider.Group, plural)))
 		if err != nil {
+			return nil, err
+		}
+		if err := applyOverlay(crd); err != nil {
 			return nil, err
 		}
 		schema, err := toSchema(crd, certManagerVersion)

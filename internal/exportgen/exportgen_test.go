@@ -61,8 +61,8 @@ func TestCommittedFilesAreUpToDate(t *testing.T) {
 }
 
 // TestSchemasMatchUpstream reads the committed schemas back and compares every version
-// with cert-manager's CRD: the OpenAPI schema, served/storage flags, subresources and
-// printer columns must survive the conversion unchanged.
+// with cert-manager's CRD plus the overlay: the OpenAPI schema, served/storage flags,
+// subresources and printer columns must survive the conversion unchanged.
 func TestSchemasMatchUpstream(t *testing.T) {
 	crdDir, _ := generate(t)
 	for _, plural := range Resources {
@@ -70,6 +70,14 @@ func TestSchemasMatchUpstream(t *testing.T) {
 			crd, err := readCRD(filepath.Join(crdDir, "cert-manager.io_"+plural+".yaml"))
 			if err != nil {
 				t.Fatal(err)
+			}
+			upstreamSpec := crd.Spec.Versions[0].Schema.OpenAPIV3Schema.Properties["spec"].XValidations
+			// Upstream plus the reviewed overlay, and nothing else.
+			if err := applyOverlay(crd); err != nil {
+				t.Fatal(err)
+			}
+			if got := len(crd.Spec.Versions[0].Schema.OpenAPIV3Schema.Properties["spec"].XValidations); got != len(upstreamSpec)+len(Overlay[plural]) {
+				t.Errorf("spec has %d rules, want upstream's %d plus %d", got, len(upstreamSpec), len(Overlay[plural]))
 			}
 			raw, err := os.ReadFile(filepath.Join(committedDir, "apiresourceschema-"+crd.Name+".yaml"))
 			if err != nil {

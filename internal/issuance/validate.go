@@ -15,8 +15,8 @@ const ReasonInvalidSpec = "InvalidSpec"
 const MinimumDuration = time.Hour
 
 // ValidateSpec returns what cert-manager's admission webhook would reject in crt's spec
-// and the operator can check itself, each naming the field. Until these rules run at
-// admission, the operator refuses to issue such a spec.
+// and the operator can check itself, each naming the field. The schema's CEL rules
+// reject these at admission; this catches a spec stored before the schema had them.
 func ValidateSpec(crt *cmapi.Certificate) []string {
 	var errs []string
 	spec := crt.Spec
