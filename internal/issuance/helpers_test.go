@@ -32,7 +32,7 @@ func certificate(mutate ...func(*cmapi.Certificate)) *cmapi.Certificate {
 	return crt
 }
 
-func newKey(t *testing.T, crt *cmapi.Certificate) crypto.Signer {
+func newKey(t testing.TB, crt *cmapi.Certificate) crypto.Signer {
 	t.Helper()
 	k, err := pki.GeneratePrivateKeyForCertificate(crt)
 	if err != nil {
@@ -43,7 +43,7 @@ func newKey(t *testing.T, crt *cmapi.Certificate) crypto.Signer {
 
 // issue signs crt's request with a throwaway CA and returns the Secret that issuing
 // would write, plus the request. The certificate lives from notBefore for lifetime.
-func issue(t *testing.T, crt *cmapi.Certificate, key crypto.Signer, notBefore time.Time, lifetime time.Duration) (*corev1.Secret, *cmapi.CertificateRequest) {
+func issue(t testing.TB, crt *cmapi.Certificate, key crypto.Signer, notBefore time.Time, lifetime time.Duration) (*corev1.Secret, *cmapi.CertificateRequest) {
 	t.Helper()
 	cr, err := NewRequest(crt, key, 1, "web-next")
 	if err != nil {
@@ -83,4 +83,13 @@ func issue(t *testing.T, crt *cmapi.Certificate, key crypto.Signer, notBefore ti
 		Type:       *ac.Type,
 		Data:       ac.Data,
 	}, cr
+}
+
+func mustKey(f *testing.F) crypto.Signer {
+	f.Helper()
+	k, err := pki.GenerateECPrivateKey(256)
+	if err != nil {
+		f.Fatal(err)
+	}
+	return k
 }
