@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"sync"
 	"testing"
 	"time"
 
@@ -16,6 +17,9 @@ import (
 	"github.com/platform-mesh/cert-manager-msp/internal/order"
 )
 
+// usedWorkspaces are the accounts the tests made, for the checks that run after them all.
+var usedWorkspaces sync.Map
+
 // account creates the workspace at path and returns a client scoped to it, as the
 // consumer would have, and its logical cluster name.
 func account(t *testing.T, path string) (client.Client, logicalcluster.Name) {
@@ -25,6 +29,7 @@ func account(t *testing.T, path string) (client.Client, logicalcluster.Name) {
 	if err := kcp.EnsureWorkspace(ctx, admin, p, ""); err != nil {
 		t.Fatal(err)
 	}
+	usedWorkspaces.Store(path, true)
 	parentPath, name := p.Split()
 	parent, err := kcp.NewClient(admin, parentPath)
 	if err != nil {

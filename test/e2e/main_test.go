@@ -4,14 +4,16 @@
 package e2e
 
 import (
-	"bytes"
 	"context"
+	"encoding/base64"
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/kcp-dev/logicalcluster/v3"
+	corev1 "k8s.io/api/core/v1"
 	"k8s.io/client-go/rest"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
@@ -82,19 +84,51 @@ func run(m *testing.M) int {
 	return code
 }
 
-// checkNoPrivateKeys fails the run if the operator logged anything that looks like a
-// private key, after every test has made it issue keys of every kind.
+// checkNoPrivateKeys fails the run if the operator logged, or recorded in an event of any
+// workspace the tests used, anything that looks like a private key (PEM, or PEM in
+// base64), after every test has made it issue keys of every kind.
 func checkNoPrivateKeys(logPath string) int {
 	raw, err := os.ReadFile(logPath)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
-	if bytes.Contains(raw, []byte("PRIVATE KEY")) {
+	if looksLikeKey(string(raw)) {
 		fmt.Fprintln(os.Stderr, "the operator logged a private key:", logPath)
 		return 1
 	}
-	return 0
+	code, checked := 0, 0
+	usedWorkspaces.Range(func(path, _ any) bool {
+		c, err := kcp.NewClient(admin, logicalcluster.NewPath(path.(string)))
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			code = 1
+			return false
+		}
+		events := &corev1.EventList{}
+		if err := c.List(context.Background(), events); err != nil {
+			fmt.Fprintln(os.Stderr, "listing events in", path, err)
+			code = 1
+			return false
+		}
+		for _, e := range events.Items {
+			checked++
+			if looksLikeKey(e.Message) || looksLikeKey(e.Reason) {
+				fmt.Fprintf(os.Stderr, "event %s in %s holds a private key\n", e.Name, path)
+				code = 1
+			}
+		}
+		return true
+	})
+	if checked == 0 {
+		fmt.Fprintln(os.Stderr, "no events were recorded: the private-key check of events checked nothing")
+		return 1
+	}
+	return code
+}
+
+func looksLikeKey(s string) bool {
+	return strings.Contains(s, "PRIVATE KEY") || strings.Contains(s, base64.StdEncoding.EncodeToString([]byte("-----BEGIN")))
 }
 
 // sharedMgr is the shared operator's manager, for tests that look at its caches.
