@@ -94,7 +94,8 @@ func (s *Server) Stop() error {
 	return nil
 }
 
-// Restart stops the server and starts it again on the same state and ports.
+// Restart stops the server and starts it again on the same state and ports. kcp issues a
+// new admin token when it starts: take Config again afterwards.
 func (s *Server) Restart(ctx context.Context) error {
 	if err := s.Stop(); err != nil {
 		return err
@@ -103,6 +104,10 @@ func (s *Server) Restart(ctx context.Context) error {
 }
 
 func (s *Server) run(ctx context.Context) error {
+	// kcp writes a new admin kubeconfig (with a new token) at every start; wait for that one.
+	if err := os.Remove(s.KubeconfigPath()); err != nil && !os.IsNotExist(err) {
+		return err
+	}
 	logFile, err := os.OpenFile(filepath.Join(s.Dir, "kcp.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
 		return err
