@@ -18,8 +18,7 @@ import (
 func TestAdmissionRejectsWhatCertManagerRejects(t *testing.T) {
 	t.Parallel()
 	const path = "root:orgs:e2e-admission:team"
-	c, _ := account(t, path)
-	orderIn(t, path)
+	c, _ := orderedAccount(t, path)
 	ref := cmmeta.IssuerReference{Name: "default", Kind: "ClusterIssuer"}
 	crt := func(name string, mutate func(*cmapi.CertificateSpec)) client.Object {
 		c := newCertificate("default", name, ref, cmapi.ECDSAKeyAlgorithm, 256)

@@ -22,8 +22,7 @@ import (
 func TestExternalIssuerFailureAndBackoff(t *testing.T) {
 	t.Parallel()
 	const path = "root:orgs:e2e-failure:team"
-	c, _ := account(t, path)
-	orderIn(t, path)
+	c, _ := orderedAccount(t, path)
 	crt := newCertificate("default", "ext", cmmeta.IssuerReference{Name: "hsm", Kind: "HSMIssuer", Group: "hsm.example.com"}, cmapi.ECDSAKeyAlgorithm, 256)
 	create(t, c, crt)
 

@@ -18,8 +18,7 @@ import (
 func TestConsumerTampering(t *testing.T) {
 	t.Parallel()
 	const path = "root:orgs:e2e-tamper:team"
-	c, _ := account(t, path)
-	orderIn(t, path)
+	c, _ := orderedAccount(t, path)
 	ref := cmmeta.IssuerReference{Name: "default", Kind: "ClusterIssuer"}
 	crt := newCertificate("default", "victim", ref, cmapi.ECDSAKeyAlgorithm, 256)
 	other := newCertificate("default", "other", ref, cmapi.ECDSAKeyAlgorithm, 256)
@@ -54,8 +53,7 @@ func TestConsumerTampering(t *testing.T) {
 func TestRequestDeletedMidFlight(t *testing.T) {
 	t.Parallel()
 	const path = "root:orgs:e2e-midflight:team"
-	c, _ := account(t, path)
-	orderIn(t, path)
+	c, _ := orderedAccount(t, path)
 	crt := newCertificate("default", "late", cmmeta.IssuerReference{Name: "later", Kind: "Issuer"}, cmapi.ECDSAKeyAlgorithm, 256)
 	create(t, c, crt)
 	first := &cmapi.CertificateRequest{}

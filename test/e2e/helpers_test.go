@@ -47,6 +47,14 @@ func account(t *testing.T, path string) (client.Client, logicalcluster.Name) {
 	return c, logicalcluster.Name(ws.Spec.Cluster)
 }
 
+// orderedAccount is an account that has ordered Certificate Manager.
+func orderedAccount(t *testing.T, path string) (client.Client, logicalcluster.Name) {
+	t.Helper()
+	c, cluster := account(t, path)
+	orderIn(t, path)
+	return c, cluster
+}
+
 // orderIn orders Certificate Manager in the workspace at path.
 func orderIn(t *testing.T, path string) order.Result {
 	t.Helper()

@@ -22,8 +22,7 @@ import (
 func TestOnboarding(t *testing.T) {
 	t.Parallel()
 	const path = "root:orgs:e2e-onboard:team"
-	c, _ := account(t, path)
-	orderIn(t, path)
+	c, _ := orderedAccount(t, path)
 	bound := time.Now()
 	defaultIssuer := &cmapi.ClusterIssuer{ObjectMeta: metav1.ObjectMeta{Name: "default"}}
 	waitIssuerReady(t, c, defaultIssuer)
@@ -111,8 +110,7 @@ func readyCondition(i cmapi.GenericIssuer) *cmapi.IssuerCondition {
 func TestUnsupportedIssuers(t *testing.T) {
 	t.Parallel()
 	const path = "root:orgs:e2e-unsupported:team"
-	c, _ := account(t, path)
-	orderIn(t, path)
+	c, _ := orderedAccount(t, path)
 	issuers := map[string]cmapi.IssuerConfig{
 		"acme": {ACME: &cmacme.ACMEIssuer{Server: "https://acme.example/directory",
 			PrivateKey: cmmeta.SecretKeySelector{LocalObjectReference: cmmeta.LocalObjectReference{Name: "acme-key"}}}},

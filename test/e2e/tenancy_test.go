@@ -20,8 +20,7 @@ import (
 func TestOperatorCachesOnlyItsSecrets(t *testing.T) {
 	t.Parallel()
 	const path = "root:orgs:e2e-cache:team"
-	c, cluster := account(t, path)
-	orderIn(t, path)
+	c, cluster := orderedAccount(t, path)
 	create(t, c, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: "tenant-own"},
 		StringData: map[string]string{"password": "hunter2"}})
 	waitIssuerReady(t, c, &cmapi.ClusterIssuer{ObjectMeta: metav1.ObjectMeta{Name: "default"}})
@@ -55,8 +54,7 @@ func TestOperatorCachesOnlyItsSecrets(t *testing.T) {
 func TestTwoCertificatesOneSecret(t *testing.T) {
 	t.Parallel()
 	const path = "root:orgs:e2e-duplicate:team"
-	c, _ := account(t, path)
-	orderIn(t, path)
+	c, _ := orderedAccount(t, path)
 	ref := cmmeta.IssuerReference{Name: "default", Kind: "ClusterIssuer"}
 	first := newCertificate("default", "first", ref, cmapi.ECDSAKeyAlgorithm, 256)
 	first.Spec.SecretName = "shared-tls"
