@@ -118,6 +118,8 @@ example_data() {
   for ws in "${ACCOUNTS[@]}"; do
     local kc; kc=$(kubeconfig_for "$ws")
     step "waiting in $ws for ClusterIssuer default and the example Certificates to be Ready"
+    # kubectl wait needs the object to exist; onboarding creates it moments after the order.
+    wait_for 120 "ClusterIssuer default in $ws" kubectl --kubeconfig="$kc" get clusterissuer/default
     kubectl --kubeconfig="$kc" wait --for=condition=Ready clusterissuer/default --timeout=120s
     kubectl --kubeconfig="$kc" wait --for=condition=Ready -n default certificate --all --timeout=120s
     verify_secret "$kc" default web-tls
