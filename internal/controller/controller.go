@@ -53,11 +53,9 @@ type Workspace struct {
 	Name multicluster.ClusterName
 	// Client reads from the operator's cache (only fao-labelled Secrets are cached) and
 	// writes to the workspace through the APIExport's virtual workspace.
-	Client client.Client
-	// Live reads straight from the workspace; use it for Secrets the operator does not
-	// own, such as a consumer's CA key pair.
-	Live     client.Reader
+	Client   client.Client
 	Recorder record.EventRecorder
+	cluster  cluster.Cluster
 }
 
 // GetWorkspace returns the handle for an engaged workspace.
@@ -66,18 +64,15 @@ func GetWorkspace(ctx context.Context, mgr mcmanager.Manager, name multicluster.
 	if err != nil {
 		return nil, fmt.Errorf("workspace %s: %w", name, err)
 	}
-	live, err := liveReader(cl)
-	if err != nil {
-		return nil, err
-	}
-	return &Workspace{Name: name, Client: cl.GetClient(), Live: live, Recorder: cl.GetEventRecorderFor(component)}, nil
+	return &Workspace{Name: name, Client: cl.GetClient(), Recorder: cl.GetEventRecorderFor(component), cluster: cl}, nil
 }
 
-// liveReader is an uncached client on the cluster's own connection. A provider cluster's
-// GetAPIReader returns its cache, so it cannot serve here.
-func liveReader(cl cluster.Cluster) (client.Reader, error) {
-	return client.New(cl.GetConfig(), client.Options{
-		Scheme: cl.GetScheme(), Mapper: cl.GetRESTMapper(), HTTPClient: cl.GetHTTPClient(),
+// Live reads straight from the workspace, for Secrets the operator does not own, such as
+// a consumer's CA key pair. It is made only when needed: most reconciles never read
+// live. A provider cluster's GetAPIReader returns its cache, so it cannot serve here.
+func (w *Workspace) Live() (client.Reader, error) {
+	return client.New(w.cluster.GetConfig(), client.Options{
+		Scheme: w.cluster.GetScheme(), Mapper: w.cluster.GetRESTMapper(), HTTPClient: w.cluster.GetHTTPClient(),
 	})
 }
 
@@ -95,7 +90,11 @@ func (w *Workspace) GetSecret(ctx context.Context, namespace, name string) (*cor
 	s := &corev1.Secret{}
 	err := w.Client.Get(ctx, client.ObjectKey{Namespace: namespace, Name: name}, s)
 	if apierrors.IsNotFound(err) {
-		err = w.Live.Get(ctx, client.ObjectKey{Namespace: namespace, Name: name}, s)
+		live, lerr := w.Live()
+		if lerr != nil {
+			return nil, lerr
+		}
+		err = live.Get(ctx, client.ObjectKey{Namespace: namespace, Name: name}, s)
 	}
 	if err != nil {
 		return nil, err

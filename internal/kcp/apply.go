@@ -62,15 +62,13 @@ func DecodeManifests(raw []byte) ([]*unstructured.Unstructured, error) {
 	}
 }
 
-// Apply server-side applies objs in order with the given field manager, taking over
-// fields another manager set. Server-side apply is required here: the Certificate schema
-// is larger than the annotation client-side apply would keep.
-func Apply(ctx context.Context, c client.Client, fieldManager string, objs []*unstructured.Unstructured) error {
-	for _, obj := range objs {
-		err := c.Apply(ctx, client.ApplyConfigurationFromUnstructured(obj), client.FieldOwner(fieldManager), client.ForceOwnership)
-		if err != nil {
-			return fmt.Errorf("applying %s %s: %w", obj.GetKind(), obj.GetName(), err)
-		}
+// Apply server-side applies obj with the given field manager, taking over fields another
+// manager set. Server-side apply is required here: the Certificate schema is larger than
+// the annotation client-side apply would keep.
+func Apply(ctx context.Context, c client.Client, fieldManager string, obj *unstructured.Unstructured) error {
+	err := c.Apply(ctx, client.ApplyConfigurationFromUnstructured(obj), client.FieldOwner(fieldManager), client.ForceOwnership)
+	if err != nil {
+		return fmt.Errorf("applying %s %s: %w", obj.GetKind(), obj.GetName(), err)
 	}
 	return nil
 }

@@ -50,7 +50,7 @@ func Bootstrap(ctx context.Context, cfg *rest.Config, opts BootstrapOptions) err
 	}
 	for _, obj := range objs {
 		opts.Log("applying %s %s", obj.GetKind(), obj.GetName())
-		if err := kcp.Apply(ctx, c, FieldManager, []*unstructured.Unstructured{obj}); err != nil {
+		if err := kcp.Apply(ctx, c, FieldManager, obj); err != nil {
 			return fmt.Errorf("in %s: %w", opts.Path, err)
 		}
 	}

@@ -73,10 +73,10 @@ func issuing(ctx context.Context, s *state) (reconcile.Result, error) {
 	s.crt.Status.LastFailureTime = nil
 	s.crt.Status.FailedIssuanceAttempts = nil
 	cmapiutil.RemoveCertificateCondition(s.crt, cmapi.CertificateConditionIssuing)
-	// Readiness in the same write: the readiness controller would only repeat it.
+	// Readiness in the same write, on the Secret as written: the readiness controller
+	// would only repeat it.
 	setReadiness(s, issuance.Input{Certificate: s.crt, Now: s.now, CurrentRequest: cr, Secret: &corev1.Secret{
-		Data:       map[string][]byte{corev1.TLSCertKey: cr.Status.Certificate, corev1.TLSPrivateKeyKey: keySecret.Data[corev1.TLSPrivateKeyKey]},
-		ObjectMeta: metav1.ObjectMeta{Annotations: secret.Annotations},
+		ObjectMeta: metav1.ObjectMeta{Annotations: secret.Annotations}, Data: secret.Data,
 	}})
 	if err := s.updateStatus(ctx); err != nil {
 		return reconcile.Result{}, err
@@ -104,6 +104,7 @@ func (e *passwordError) Unwrap() error { return e.error }
 // the optional keys it manages that the spec no longer asks for. The removal is explicit
 // because kcp v0.31's APIExport virtual workspace records an apply through it as an
 // Update, so fields left out of an apply are not removed as server-side apply would.
+// On return, secret holds the Secret as the server has it.
 func applySecret(ctx context.Context, s *state, secret *corev1ac.SecretApplyConfiguration) error {
 	// Apply fills secret with the server's answer, so note what was asked for first.
 	wanted := map[string]bool{}
@@ -113,16 +114,10 @@ func applySecret(ctx context.Context, s *state, secret *corev1ac.SecretApplyConf
 	if err := s.ws.Client.Apply(ctx, secret, client.FieldOwner(controller.FieldManager), client.ForceOwnership); err != nil {
 		return err
 	}
-	current, err := s.secret(ctx)
-	if err != nil || current == nil {
-		return err
-	}
 	stale := map[string]any{}
 	for _, key := range issuance.OptionalSecretKeys {
-		if !wanted[key] {
-			if _, has := current.Data[key]; has {
-				stale[key] = nil
-			}
+		if _, has := secret.Data[key]; has && !wanted[key] {
+			stale[key] = nil
 		}
 	}
 	if len(stale) == 0 {
@@ -132,7 +127,14 @@ func applySecret(ctx context.Context, s *state, secret *corev1ac.SecretApplyConf
 	if err != nil {
 		return err
 	}
-	return s.ws.Client.Patch(ctx, current, client.RawPatch(types.MergePatchType, patch), client.FieldOwner(controller.FieldManager))
+	written := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: *secret.Namespace, Name: *secret.Name}}
+	if err := s.ws.Client.Patch(ctx, written, client.RawPatch(types.MergePatchType, patch), client.FieldOwner(controller.FieldManager)); err != nil {
+		return err
+	}
+	for key := range stale {
+		delete(secret.Data, key)
+	}
+	return nil
 }
 
 // refreshSecret rewrites a valid issued Secret whose template labels, annotations,

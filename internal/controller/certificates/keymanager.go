@@ -2,6 +2,7 @@ package certificates
 
 import (
 	"context"
+	"crypto"
 	"crypto/sha256"
 	"encoding/hex"
 
@@ -32,7 +33,7 @@ func keyManager(ctx context.Context, s *state) (reconcile.Result, error) {
 	if err != nil {
 		return reconcile.Result{}, err
 	}
-	if !usableNextKey(s.crt, existing) {
+	if _, ok := nextKey(s.crt, existing); !ok {
 		if err := storeNextKey(ctx, s, name); err != nil {
 			return reconcile.Result{}, err
 		}
@@ -51,12 +52,17 @@ func nextKeySecretName(crt *cmapi.Certificate) string {
 	return cmapiutil.DNSSafeShortenTo52Characters(crt.Name) + "-" + hex.EncodeToString(sum[:])[:5]
 }
 
-func usableNextKey(crt *cmapi.Certificate, s *corev1.Secret) bool {
+// nextKey is the key in a temporary key Secret, if the Secret is crt's and the key still
+// fits crt's spec.
+func nextKey(crt *cmapi.Certificate, s *corev1.Secret) (crypto.Signer, bool) {
 	if s == nil || !metav1.IsControlledBy(s, crt) {
-		return false
+		return nil, false
 	}
 	key, err := pki.DecodePrivateKeyBytes(s.Data[corev1.TLSPrivateKeyKey])
-	return err == nil && len(pki.PrivateKeyMatchesSpec(key, crt.Spec)) == 0
+	if err != nil || len(pki.PrivateKeyMatchesSpec(key, crt.Spec)) > 0 {
+		return nil, false
+	}
+	return key, true
 }
 
 func storeNextKey(ctx context.Context, s *state, name string) error {

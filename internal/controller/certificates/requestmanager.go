@@ -24,12 +24,12 @@ func requestManager(ctx context.Context, s *state) (reconcile.Result, error) {
 		return reconcile.Result{}, nil
 	}
 	keySecret, err := s.get(ctx, *s.crt.Status.NextPrivateKeySecretName)
-	if err != nil || !usableNextKey(s.crt, keySecret) {
-		return reconcile.Result{}, err // the key manager is on it
-	}
-	key, err := pki.DecodePrivateKeyBytes(keySecret.Data[corev1.TLSPrivateKeyKey])
 	if err != nil {
 		return reconcile.Result{}, err
+	}
+	key, ok := nextKey(s.crt, keySecret)
+	if !ok {
+		return reconcile.Result{}, nil // the key manager is on it
 	}
 	revision := s.revision() + 1
 	existing, err := s.request(ctx, revision)

@@ -114,7 +114,9 @@ func (r *reconciler) Reconcile(ctx context.Context, req mcreconcile.Request) (re
 		if !apierrors.IsNotFound(err) {
 			return reconcile.Result{}, err
 		}
-		// Not forced: should the consumer have re-created it meanwhile, their fields win.
+		// Not forced. Through the virtual workspace this behaves as a create-or-update (kcp
+		// v0.31 records it as an Update), so a default the consumer re-created in the moment
+		// since the cache said it was missing would be overwritten; the window is that short.
 		err = ws.Client.Apply(ctx, obj.apply, client.FieldOwner(fieldManager))
 		if apierrors.IsConflict(err) {
 			log.FromContext(ctx).Info("Default object is managed by someone else now; leaving it", "object", obj.key)
