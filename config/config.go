@@ -2,15 +2,19 @@
 // command carries them and needs no checkout of this repository.
 //
 //   - kcp/: the APIResourceSchemas and the APIExport, generated from cert-manager's CRDs.
-//   - provider/: the rest of the provider workspace's content (RBAC, Platform Mesh objects).
+//   - provider/: the rest of the provider workspace's content (bind RBAC).
+//   - platform-mesh/: the marketplace entry and portal views (ui.platform-mesh.io);
+//     platform-mesh/orgs/ holds what belongs in root:orgs and is not embedded.
+//   - standin/: CRDs that stand in for Platform Mesh's ui.platform-mesh.io on a bare kcp.
 //   - samples/: example Certificates for consumer workspaces.
 package config
 
 import "embed"
 
-// ProviderFS holds what bootstrap applies to the provider workspace, in kcp/ then provider/.
+// ProviderFS holds what bootstrap applies to the provider workspace: kcp/, provider/,
+// platform-mesh/, and the stand-ins in standin/ when asked to.
 //
-//go:embed kcp/*.yaml provider/*.yaml
+//go:embed kcp/*.yaml provider/*.yaml platform-mesh/*.yaml standin/*.yaml
 var ProviderFS embed.FS
 
 // SamplesFS holds the example objects for consumer workspaces.

@@ -98,7 +98,9 @@ up() {
     "$MSPCTL" workspace --workspace "$ws"
   done
   step "bootstrapping the provider in $PROVIDER"
-  "$MSPCTL" bootstrap
+  # A bare kcp has no Platform Mesh UI API; the stand-in lets the marketplace and portal
+  # objects be applied and looked at here.
+  "$MSPCTL" bootstrap --portal-standin
   for ws in $PROVIDER "${ACCOUNTS[@]}"; do
     "$MSPCTL" kubeconfig --workspace "$ws" --out "$(kubeconfig_for "$ws")" >/dev/null
   done

@@ -2,6 +2,7 @@ package main
 
 import (
 	"flag"
+	"time"
 
 	"k8s.io/utils/clock"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
@@ -31,6 +32,12 @@ func bindFlags(fs *flag.FlagSet) *config {
 	fs.BoolVar(&c.operator.LeaderElection, "leader-elect", false, "elect one active replica through a Lease")
 	fs.StringVar(&c.operator.LeaderElectionNamespace, "leader-election-namespace", "default",
 		"namespace in the provider workspace that holds the leader election Lease")
+	fs.DurationVar(&c.operator.LeaseDuration, "leader-election-lease-duration", 15*time.Second,
+		"how long a replica waits after the leader last renewed before it takes over")
+	fs.DurationVar(&c.operator.RenewDeadline, "leader-election-renew-deadline", 10*time.Second,
+		"how long the leader keeps trying to renew before it gives up leadership and exits")
+	fs.DurationVar(&c.operator.RetryPeriod, "leader-election-retry-period", 2*time.Second,
+		"how often replicas try to acquire or renew the Lease")
 	fs.StringVar(&c.ctrl.ClusterResourceNamespace, "cluster-resource-namespace", "cert-manager",
 		"namespace, in every workspace, that holds ClusterIssuer Secrets and the default CA")
 	fs.BoolVar(&c.onboard, "onboard-default-issuers", true,

@@ -72,12 +72,14 @@ func bootstrap(ctx context.Context, args []string) error {
 	f := newFlags("bootstrap")
 	path := f.String("workspace", provider.WorkspacePath, "provider workspace path")
 	wsType := f.String("workspace-type", "", `type of the provider workspace if it is created, e.g. "root:provider" on Platform Mesh`)
+	standIn := f.Bool("portal-standin", false,
+		"install stand-in CRDs for ui.platform-mesh.io first, so a bare kcp can hold the ProviderMetadata and ContentConfiguration; never on Platform Mesh")
 	_ = f.Parse(args)
 	cfg, err := f.config()
 	if err != nil {
 		return err
 	}
-	opts := provider.BootstrapOptions{Path: logicalcluster.NewPath(*path), WorkspaceType: *wsType, Log: logf}
+	opts := provider.BootstrapOptions{Path: logicalcluster.NewPath(*path), WorkspaceType: *wsType, PortalStandIn: *standIn, Log: logf}
 	if err := provider.Bootstrap(ctx, cfg, opts); err != nil {
 		return err
 	}

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"time"
 
 	cmapi "github.com/cert-manager/cert-manager/pkg/apis/certmanager/v1"
 	"github.com/go-logr/logr"
@@ -50,9 +51,14 @@ type Options struct {
 	// MetricsAddr and HealthAddr are bind addresses; "0" disables.
 	MetricsAddr string
 	HealthAddr  string
-	// LeaderElection makes only one of several replicas reconcile.
+	// LeaderElection makes only one of several replicas reconcile. The Lease lives in
+	// LeaderElectionNamespace of the provider workspace (cfg's cluster), which every
+	// replica reaches wherever it runs; the durations are client-go's.
 	LeaderElection          bool
 	LeaderElectionNamespace string
+	LeaseDuration           time.Duration
+	RenewDeadline           time.Duration
+	RetryPeriod             time.Duration
 	// Controllers are registered in order.
 	Controllers []Controller
 }
@@ -75,6 +81,12 @@ func New(cfg *rest.Config, opts Options) (mcmanager.Manager, error) {
 		LeaderElection:          opts.LeaderElection,
 		LeaderElectionID:        "cert-manager-msp",
 		LeaderElectionNamespace: opts.LeaderElectionNamespace,
+		LeaseDuration:           durationOrNil(opts.LeaseDuration),
+		RenewDeadline:           durationOrNil(opts.RenewDeadline),
+		RetryPeriod:             durationOrNil(opts.RetryPeriod),
+		// main exits as soon as the manager returns, so the Lease can be handed over at
+		// once instead of after LeaseDuration.
+		LeaderElectionReleaseOnCancel: true,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("creating the manager: %w", err)
@@ -102,6 +114,14 @@ func New(cfg *rest.Config, opts Options) (mcmanager.Manager, error) {
 		}
 	}
 	return mgr, nil
+}
+
+// durationOrNil leaves a zero duration to controller-runtime's default.
+func durationOrNil(d time.Duration) *time.Duration {
+	if d == 0 {
+		return nil
+	}
+	return &d
 }
 
 // fleet knows the engaged workspaces and logs each as it is engaged and disengaged, so

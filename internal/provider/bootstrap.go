@@ -3,10 +3,15 @@ package provider
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/kcp-dev/logicalcluster/v3"
+	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/rest"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/platform-mesh/cert-manager-msp/config"
 	"github.com/platform-mesh/cert-manager-msp/internal/kcp"
@@ -15,6 +20,10 @@ import (
 // FieldManager owns what bootstrap applies.
 const FieldManager = "cert-manager-msp-bootstrap"
 
+// PortalGroupVersion is Platform Mesh's UI API, which serves ProviderMetadata and
+// ContentConfiguration in provider workspaces.
+var PortalGroupVersion = schema.GroupVersion{Group: "ui.platform-mesh.io", Version: "v1alpha1"}
+
 // BootstrapOptions say where the provider lives.
 type BootstrapOptions struct {
 	// Path of the provider workspace; WorkspacePath by default.
@@ -22,13 +31,17 @@ type BootstrapOptions struct {
 	// WorkspaceType of the provider workspace if it is created, for example
 	// "root:provider" on Platform Mesh. Empty leaves kcp's default.
 	WorkspaceType string
+	// PortalStandIn installs config/standin's CRDs for ui.platform-mesh.io first, on a
+	// bare kcp that lacks Platform Mesh's own. Never on Platform Mesh.
+	PortalStandIn bool
 	// Log receives one line per step.
 	Log func(format string, args ...any)
 }
 
 // Bootstrap makes sure the provider workspace exists and holds the provider's content:
-// the APIResourceSchemas, the APIExport and the bind RBAC. It is idempotent, and works
-// against any kcp that cfg's credentials may create workspaces in.
+// the APIResourceSchemas, the APIExport, the bind RBAC and, where ui.platform-mesh.io is
+// served, the marketplace and portal objects. It is idempotent, and works against any kcp
+// that cfg's credentials may create workspaces in.
 func Bootstrap(ctx context.Context, cfg *rest.Config, opts BootstrapOptions) error {
 	if opts.Path.Empty() {
 		opts.Path = logicalcluster.NewPath(WorkspacePath)
@@ -40,14 +53,96 @@ func Bootstrap(ctx context.Context, cfg *rest.Config, opts BootstrapOptions) err
 	if err := kcp.EnsureWorkspace(ctx, cfg, opts.Path, opts.WorkspaceType); err != nil {
 		return err
 	}
-	objs, err := Content()
-	if err != nil {
-		return err
-	}
 	c, err := kcp.NewClient(cfg, opts.Path)
 	if err != nil {
 		return err
 	}
+	objs, err := Content()
+	if err != nil {
+		return err
+	}
+	if err := applyAll(ctx, c, opts, objs); err != nil {
+		return err
+	}
+	if opts.PortalStandIn {
+		if err := installStandIn(ctx, c, opts); err != nil {
+			return err
+		}
+	}
+	return applyPortal(ctx, cfg, opts)
+}
+
+// applyPortal applies the ProviderMetadata and ContentConfiguration if the workspace
+// serves them, and says so if it does not: a bare kcp has no Platform Mesh UI API, and
+// the provider works without it.
+func applyPortal(ctx context.Context, cfg *rest.Config, opts BootstrapOptions) error {
+	// A new client: its REST mapper must not remember a miss from before the stand-ins.
+	c, err := kcp.NewClient(cfg, opts.Path)
+	if err != nil {
+		return err
+	}
+	served, err := portalServed(c)
+	if err != nil {
+		return err
+	}
+	if !served {
+		opts.Log("skipping ProviderMetadata and ContentConfiguration: %s is not served in %s (not Platform Mesh?)",
+			PortalGroupVersion, opts.Path)
+		return nil
+	}
+	objs, err := kcp.ReadManifests(config.ProviderFS, "platform-mesh")
+	if err != nil {
+		return err
+	}
+	return applyAll(ctx, c, opts, objs)
+}
+
+func portalServed(c client.Client) (bool, error) {
+	_, err := c.RESTMapper().RESTMapping(schema.GroupKind{Group: PortalGroupVersion.Group, Kind: "ProviderMetadata"},
+		PortalGroupVersion.Version)
+	if meta.IsNoMatchError(err) {
+		return false, nil
+	}
+	return err == nil, err
+}
+
+// installStandIn applies the stand-in CRDs and waits until they are served.
+func installStandIn(ctx context.Context, c client.Client, opts BootstrapOptions) error {
+	objs, err := kcp.ReadManifests(config.ProviderFS, "standin")
+	if err != nil {
+		return err
+	}
+	if err := applyAll(ctx, c, opts, objs); err != nil {
+		return err
+	}
+	for _, crd := range objs {
+		err := wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, 30*time.Second, true,
+			func(ctx context.Context) (bool, error) { return established(ctx, c, crd.GetName()) })
+		if err != nil {
+			return fmt.Errorf("waiting for CRD %s to be established: %w", crd.GetName(), err)
+		}
+	}
+	return nil
+}
+
+func established(ctx context.Context, c client.Client, name string) (bool, error) {
+	crd := &unstructured.Unstructured{}
+	crd.SetAPIVersion("apiextensions.k8s.io/v1")
+	crd.SetKind("CustomResourceDefinition")
+	if err := c.Get(ctx, client.ObjectKey{Name: name}, crd); err != nil {
+		return false, client.IgnoreNotFound(err)
+	}
+	conds, _, _ := unstructured.NestedSlice(crd.Object, "status", "conditions")
+	for _, cond := range conds {
+		m, _ := cond.(map[string]any)
+		if m["type"] == "Established" && m["status"] == "True" {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
+func applyAll(ctx context.Context, c client.Client, opts BootstrapOptions, objs []*unstructured.Unstructured) error {
 	for _, obj := range objs {
 		opts.Log("applying %s %s", obj.GetKind(), obj.GetName())
 		if err := kcp.Apply(ctx, c, FieldManager, obj); err != nil {
@@ -58,7 +153,8 @@ func Bootstrap(ctx context.Context, cfg *rest.Config, opts BootstrapOptions) err
 }
 
 // Content returns the provider workspace's objects in the order they must be applied:
-// schemas before the export that names them, then the rest.
+// schemas before the export that names them, then the rest. The portal objects are not
+// among them: Bootstrap applies those only where ui.platform-mesh.io is served.
 func Content() ([]*unstructured.Unstructured, error) {
 	var all []*unstructured.Unstructured
 	for _, dir := range []string{"kcp", "provider"} {
