@@ -126,9 +126,9 @@ func schemas(t *testing.T) map[string]*apisv1alpha1.APIResourceSchema {
 
 // resourceRef is what the portal needs to find one resource through the gateway.
 type resourceRef struct {
-	where                                string
+	where                               string
 	group, version, kind, plural, scope string
-	fields                               []string // property paths
+	fields                              []string // property paths
 }
 
 // TestContentConfigurationMatchesTheExport parses the portal configuration and checks

@@ -31,6 +31,9 @@ type BootstrapOptions struct {
 	// WorkspaceType of the provider workspace if it is created, for example
 	// "root:provider" on Platform Mesh. Empty leaves kcp's default.
 	WorkspaceType string
+	// ExistingWorkspace skips creating the workspace: Platform Mesh made it, and the
+	// credentials (a provider kubeconfig) may not reach its parent.
+	ExistingWorkspace bool
 	// PortalStandIn installs config/standin's CRDs for ui.platform-mesh.io first, on a
 	// bare kcp that lacks Platform Mesh's own. Never on Platform Mesh.
 	PortalStandIn bool
@@ -49,9 +52,11 @@ func Bootstrap(ctx context.Context, cfg *rest.Config, opts BootstrapOptions) err
 	if opts.Log == nil {
 		opts.Log = func(string, ...any) {}
 	}
-	opts.Log("ensuring workspace %s", opts.Path)
-	if err := kcp.EnsureWorkspace(ctx, cfg, opts.Path, opts.WorkspaceType); err != nil {
-		return err
+	if !opts.ExistingWorkspace {
+		opts.Log("ensuring workspace %s", opts.Path)
+		if err := kcp.EnsureWorkspace(ctx, cfg, opts.Path, opts.WorkspaceType); err != nil {
+			return err
+		}
 	}
 	c, err := kcp.NewClient(cfg, opts.Path)
 	if err != nil {

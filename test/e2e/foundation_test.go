@@ -11,7 +11,10 @@ import (
 	"github.com/kcp-dev/logicalcluster/v3"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -90,7 +93,7 @@ func TestOneOperatorEngagesEveryBoundWorkspace(t *testing.T) {
 // TestMain bootstrapped, then checks the export kcp serves.
 func TestBootstrapIsIdempotentAndExportsTheAPI(t *testing.T) {
 	t.Parallel()
-	if err := provider.Bootstrap(t.Context(), admin, provider.BootstrapOptions{}); err != nil {
+	if err := provider.Bootstrap(t.Context(), admin, provider.BootstrapOptions{PortalStandIn: true}); err != nil {
 		t.Fatalf("second bootstrap: %v", err)
 	}
 	c, err := kcp.NewClient(admin, logicalcluster.NewPath(provider.WorkspacePath))
@@ -118,6 +121,45 @@ func TestBootstrapIsIdempotentAndExportsTheAPI(t *testing.T) {
 	}
 	if export.Labels[provider.ContentForLabel] != provider.ExportName {
 		t.Errorf("export labels %v lack %s", export.Labels, provider.ContentForLabel)
+	}
+}
+
+// TestBootstrapAppliesThePortalObjectsWhereServed: in the provider workspace (with the
+// stand-in UI API, as in the local setup) the marketplace entry and the portal views are
+// there; in a workspace without the UI API, bootstrap succeeds and leaves them out.
+func TestBootstrapAppliesThePortalObjectsWhereServed(t *testing.T) {
+	t.Parallel()
+	c, err := kcp.NewClient(admin, logicalcluster.NewPath(provider.WorkspacePath))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for kind, name := range map[string]string{"ProviderMetadata": provider.ExportName, "ContentConfiguration": provider.ExportName + "-ui"} {
+		obj := &unstructured.Unstructured{}
+		obj.SetGroupVersionKind(provider.PortalGroupVersion.WithKind(kind))
+		if err := c.Get(t.Context(), client.ObjectKey{Name: name}, obj); err != nil {
+			t.Errorf("%s %s in the provider workspace: %v", kind, name, err)
+			continue
+		}
+		if obj.GetLabels()[provider.ContentForLabel] != provider.ExportName {
+			t.Errorf("%s %s labels %v", kind, name, obj.GetLabels())
+		}
+	}
+
+	bare := logicalcluster.NewPath("root:providers:e2e-bare")
+	if err := provider.Bootstrap(t.Context(), admin, provider.BootstrapOptions{Path: bare}); err != nil {
+		t.Fatalf("bootstrap without the UI API: %v", err)
+	}
+	bc, err := kcp.NewClient(admin, bare)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = bc.RESTMapper().RESTMapping(schema.GroupKind{Group: provider.PortalGroupVersion.Group, Kind: "ProviderMetadata"})
+	if !meta.IsNoMatchError(err) {
+		t.Errorf("bare workspace serves ProviderMetadata (%v): bootstrap installed the stand-in unasked", err)
+	}
+	export := &apisv1alpha2.APIExport{}
+	if err := bc.Get(t.Context(), client.ObjectKey{Name: provider.ExportName}, export); err != nil {
+		t.Errorf("bare workspace lacks the export: %v", err)
 	}
 }
 

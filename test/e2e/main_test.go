@@ -32,6 +32,9 @@ import (
 // admin holds kcp's admin credentials; scope them with kcp.ForPath.
 var admin *rest.Config
 
+// kcpServer is the package's kcp; tests that run operator processes read its kubeconfig.
+var kcpServer *kcpserver.Server
+
 func TestMain(m *testing.M) {
 	os.Exit(run(m))
 }
@@ -58,11 +61,13 @@ func run(m *testing.M) int {
 		return 1
 	}
 	defer server.Stop()
+	kcpServer = server
 	if admin, err = server.Config(); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
-	if err := provider.Bootstrap(ctx, admin, provider.BootstrapOptions{}); err != nil {
+	// As the local setup does: with the stand-in UI API, so the portal objects are applied.
+	if err := provider.Bootstrap(ctx, admin, provider.BootstrapOptions{PortalStandIn: true}); err != nil {
 		fmt.Fprintln(os.Stderr, "bootstrapping the provider:", err)
 		return 1
 	}

@@ -1,0 +1,159 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	cmapi "github.com/cert-manager/cert-manager/pkg/apis/certmanager/v1"
+	cmmeta "github.com/cert-manager/cert-manager/pkg/apis/meta/v1"
+	"github.com/kcp-dev/logicalcluster/v3"
+	coordinationv1 "k8s.io/api/coordination/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/platform-mesh/cert-manager-msp/internal/controller"
+	"github.com/platform-mesh/cert-manager-msp/internal/kcp"
+	"github.com/platform-mesh/cert-manager-msp/internal/order"
+	"github.com/platform-mesh/cert-manager-msp/internal/provider"
+)
+
+// TestLeaderElectionHandsOverWithoutReissuing runs two replicas of the real operator
+// binary, as the chart does, against a provider of their own. One leads and issues; it
+// is killed with SIGKILL in the middle of a burst; the other takes the Lease in the
+// provider workspace over and finishes. Every Certificate is issued exactly once.
+func TestLeaderElectionHandsOverWithoutReissuing(t *testing.T) {
+	t.Parallel()
+	// A provider of its own, so that the package's shared operator does not serve it.
+	providerPath := logicalcluster.NewPath("root:providers:e2e-leader")
+	if err := provider.Bootstrap(t.Context(), admin, provider.BootstrapOptions{Path: providerPath}); err != nil {
+		t.Fatal(err)
+	}
+	const path = "root:orgs:e2e-leader:team"
+	c, _ := account(t, path)
+	if _, err := order.Order(t.Context(), admin, order.Options{Workspace: logicalcluster.NewPath(path), ExportPath: providerPath}); err != nil {
+		t.Fatal(err)
+	}
+
+	flags := []string{"--leader-elect", "--leader-election-lease-duration=4s",
+		"--leader-election-renew-deadline=3s", "--leader-election-retry-period=500ms"}
+	a := startOperatorProcess(t, "replica-a", providerPath, flags...)
+	b := startOperatorProcess(t, "replica-b", providerPath, flags...)
+	var leader, standby *operatorProcess
+	eventually(t, 60*time.Second, "one replica to lead", func(context.Context) error {
+		switch {
+		case a.leads() && b.leads():
+			return fmt.Errorf("both replicas lead")
+		case a.leads():
+			leader, standby = a, b
+		case b.leads():
+			leader, standby = b, a
+		default:
+			return fmt.Errorf("no leader yet")
+		}
+		return nil
+	})
+	leaderID, standbyID := leader.instanceID(t), standby.instanceID(t)
+	checkLease(t, providerPath)
+
+	issuer := &cmapi.ClusterIssuer{}
+	eventually(t, issueTimeout, "the leader onboards the account", func(ctx context.Context) error {
+		if err := c.Get(ctx, client.ObjectKey{Name: "default"}, issuer); err != nil {
+			return err
+		}
+		if r := readyCondition(issuer); r == nil || r.Status != cmmeta.ConditionTrue {
+			return fmt.Errorf("ClusterIssuer default not Ready: %+v", r)
+		}
+		return nil
+	})
+
+	// RSA-4096 keys take long enough that the burst is still under way at the kill.
+	const n = 12
+	ref := cmmeta.IssuerReference{Kind: cmapi.ClusterIssuerKind, Name: "default"}
+	var crts []*cmapi.Certificate
+	for i := range n {
+		crt := newCertificate("default", fmt.Sprintf("burst-%02d", i), ref, cmapi.RSAKeyAlgorithm, 4096)
+		create(t, c, crt)
+		crts = append(crts, crt)
+	}
+	eventually(t, issueTimeout, "the leader to issue the first Certificate", func(ctx context.Context) error {
+		if issuedBy(ctx, c, crts)[leaderID] == 0 {
+			return fmt.Errorf("nothing issued yet")
+		}
+		return nil
+	})
+	killed := time.Now()
+	leader.kill(t)
+
+	eventually(t, 30*time.Second, "the standby to take the Lease over", func(context.Context) error {
+		if !standby.leads() {
+			return fmt.Errorf("standby has not acquired the lease")
+		}
+		return nil
+	})
+	t.Logf("standby leads %.1fs after the leader was killed", time.Since(killed).Seconds())
+
+	for _, crt := range crts {
+		waitIssued(t, c, crt, 1)
+		secret := &corev1.Secret{}
+		if err := c.Get(t.Context(), client.ObjectKey{Namespace: crt.Namespace, Name: crt.Spec.SecretName}, secret); err != nil {
+			t.Fatal(err)
+		}
+		id := secret.Annotations[controller.InstanceAnnotation]
+		if id != leaderID && id != standbyID {
+			t.Errorf("%s issued by %q, neither replica", crt.Name, id)
+		}
+		checkSecret(t, c, crt, id)
+		requests := &cmapi.CertificateRequestList{}
+		if err := c.List(t.Context(), requests, client.InNamespace(crt.Namespace)); err != nil {
+			t.Fatal(err)
+		}
+		var mine int
+		for _, cr := range requests.Items {
+			if metav1.IsControlledBy(&cr, crt) {
+				mine++
+			}
+		}
+		if mine != 1 || ptr.Deref(crt.Status.Revision, 0) != 1 {
+			t.Errorf("%s: %d CertificateRequests, revision %d: issued more than once", crt.Name, mine, ptr.Deref(crt.Status.Revision, 0))
+		}
+	}
+	by := issuedBy(t.Context(), c, crts)
+	t.Logf("Secrets issued by the killed leader: %d, by the new leader: %d", by[leaderID], by[standbyID])
+	if by[standbyID] == 0 {
+		t.Errorf("the new leader issued nothing (%v): the burst was over before the kill, so nothing was handed over", by)
+	}
+}
+
+// issuedBy counts the Secrets of crts by the operator instance that issued them.
+func issuedBy(ctx context.Context, c client.Client, crts []*cmapi.Certificate) map[string]int {
+	counts := map[string]int{}
+	for _, crt := range crts {
+		s := &corev1.Secret{}
+		if err := c.Get(ctx, client.ObjectKey{Namespace: crt.Namespace, Name: crt.Spec.SecretName}, s); err == nil {
+			if id := s.Annotations[controller.InstanceAnnotation]; id != "" && len(s.Data[corev1.TLSCertKey]) > 0 {
+				counts[id]++
+			}
+		}
+	}
+	return counts
+}
+
+// checkLease: the Lease is in the provider workspace, where both replicas reach it.
+func checkLease(t *testing.T, providerPath logicalcluster.Path) {
+	t.Helper()
+	pc, err := kcp.NewClient(admin, providerPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lease := &coordinationv1.Lease{}
+	if err := pc.Get(t.Context(), client.ObjectKey{Namespace: "default", Name: "cert-manager-msp"}, lease); err != nil {
+		t.Fatalf("no Lease default/cert-manager-msp in %s: %v", providerPath, err)
+	}
+	if ptr.Deref(lease.Spec.HolderIdentity, "") == "" {
+		t.Errorf("Lease has no holder: %+v", lease.Spec)
+	}
+}
