@@ -19,6 +19,7 @@ import (
 	"github.com/platform-mesh/cert-manager-msp/internal/kcp"
 	"github.com/platform-mesh/cert-manager-msp/internal/order"
 	"github.com/platform-mesh/cert-manager-msp/internal/provider"
+	"github.com/platform-mesh/cert-manager-msp/test/operatorproc"
 )
 
 // TestLeaderElectionHandsOverWithoutReissuing runs two replicas of the real operator
@@ -40,23 +41,24 @@ func TestLeaderElectionHandsOverWithoutReissuing(t *testing.T) {
 
 	flags := []string{"--leader-elect", "--leader-election-lease-duration=4s",
 		"--leader-election-renew-deadline=3s", "--leader-election-retry-period=500ms"}
-	a := startOperatorProcess(t, "replica-a", providerPath, flags...)
-	b := startOperatorProcess(t, "replica-b", providerPath, flags...)
-	var leader, standby *operatorProcess
+	kubeconfig := operatorKubeconfig(t, providerPath)
+	a := operatorproc.Start(t, "replica-a", kubeconfig, flags...)
+	b := operatorproc.Start(t, "replica-b", kubeconfig, flags...)
+	var leader, standby *operatorproc.Process
 	eventually(t, 60*time.Second, "one replica to lead", func(context.Context) error {
 		switch {
-		case a.leads() && b.leads():
+		case a.Leads() && b.Leads():
 			return fmt.Errorf("both replicas lead")
-		case a.leads():
+		case a.Leads():
 			leader, standby = a, b
-		case b.leads():
+		case b.Leads():
 			leader, standby = b, a
 		default:
 			return fmt.Errorf("no leader yet")
 		}
 		return nil
 	})
-	leaderID, standbyID := leader.instanceID(t), standby.instanceID(t)
+	leaderID, standbyID := leader.InstanceID(t), standby.InstanceID(t)
 	checkLease(t, providerPath)
 
 	issuer := &cmapi.ClusterIssuer{}
@@ -86,10 +88,10 @@ func TestLeaderElectionHandsOverWithoutReissuing(t *testing.T) {
 		return nil
 	})
 	killed := time.Now()
-	leader.kill(t)
+	leader.Kill()
 
 	eventually(t, 30*time.Second, "the standby to take the Lease over", func(context.Context) error {
-		if !standby.leads() {
+		if !standby.Leads() {
 			return fmt.Errorf("standby has not acquired the lease")
 		}
 		return nil

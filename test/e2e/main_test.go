@@ -14,6 +14,9 @@ import (
 
 	"github.com/kcp-dev/logicalcluster/v3"
 	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/rest"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
@@ -69,6 +72,13 @@ func run(m *testing.M) int {
 	// As the local setup does: with the stand-in UI API, so the portal objects are applied.
 	if err := provider.Bootstrap(ctx, admin, provider.BootstrapOptions{PortalStandIn: true}); err != nil {
 		fmt.Fprintln(os.Stderr, "bootstrapping the provider:", err)
+		return 1
+	}
+	// The operator runs as a user with only the operator's RBAC, not as kcp admin: every
+	// test then also shows that the documented RBAC suffices. Its static token survives
+	// a kcp restart.
+	if err := bindOperatorUser(ctx, logicalcluster.NewPath(provider.WorkspacePath)); err != nil {
+		fmt.Fprintln(os.Stderr, "binding the operator's RBAC:", err)
 		return 1
 	}
 	stop, err := startSharedOperator()
@@ -171,7 +181,44 @@ func startSharedOperator() (stop func(), err error) {
 	}, nil
 }
 
-// providerConfig is what the operator is given: credentials scoped to the provider workspace.
+// providerConfig is what the operator is given: the operator user's credentials, scoped
+// to the provider workspace.
 func providerConfig() *rest.Config {
-	return kcp.ForPath(admin, logicalcluster.NewPath(provider.WorkspacePath))
+	cfg, err := kcpServer.OperatorConfig()
+	if err != nil {
+		panic(err) // only after TestMain has started kcp
+	}
+	return kcp.ForPath(cfg, logicalcluster.NewPath(provider.WorkspacePath))
+}
+
+// bindOperatorUser grants the harness's operator user the operator's ClusterRole (from
+// config/provider, applied by bootstrap) in the provider workspace at path.
+func bindOperatorUser(ctx context.Context, path logicalcluster.Path) error {
+	c, err := kcp.NewClient(admin, path)
+	if err != nil {
+		return err
+	}
+	binding := &rbacv1.ClusterRoleBinding{
+		ObjectMeta: metav1.ObjectMeta{Name: "cert-manager-msp:operator"},
+		RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: "cert-manager-msp:operator"},
+		Subjects:   []rbacv1.Subject{{APIGroup: rbacv1.GroupName, Kind: rbacv1.UserKind, Name: kcpserver.OperatorUser}},
+	}
+	if err := c.Create(ctx, binding); err != nil && !apierrors.IsAlreadyExists(err) {
+		return err
+	}
+	return nil
+}
+
+// operatorKubeconfig writes a kubeconfig for the operator user at the provider
+// workspace at path, as Platform Mesh hands one to a provider's operator.
+func operatorKubeconfig(t *testing.T, path logicalcluster.Path) string {
+	t.Helper()
+	if err := bindOperatorUser(t.Context(), path); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(t.TempDir(), "operator.kubeconfig")
+	if err := kcpServer.WriteOperatorKubeconfig(path.String(), out); err != nil {
+		t.Fatal(err)
+	}
+	return out
 }

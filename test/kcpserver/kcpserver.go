@@ -6,6 +6,8 @@ package kcpserver
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"net"
@@ -20,18 +22,27 @@ import (
 	"k8s.io/client-go/discovery"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
+	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 
 	sdkserver "github.com/kcp-dev/sdk/testing/server"
 )
 
+// OperatorUser is a user that kcp knows by a static token, which stays valid across
+// restarts (kcp's own admin token does not). It belongs to no group beyond
+// system:authenticated, so it may do only what RBAC grants it: the identity an operator
+// runs as in tests.
+const OperatorUser = "cert-manager-msp-operator"
+
 // Server is one running kcp process.
 type Server struct {
-	// Dir holds the server's state (root/), its log (kcp.log) and admin.kubeconfig.
-	Dir  string
-	args []string
-	bin  string
-	cmd  *exec.Cmd
-	done chan struct{}
+	// Dir holds the server's state (root/), its log (kcp.log), admin.kubeconfig and the
+	// static token file (tokens.csv).
+	Dir           string
+	operatorToken string
+	args          []string
+	bin           string
+	cmd           *exec.Cmd
+	done          chan struct{}
 }
 
 // Start runs kcp with its state under dir (created if missing) and waits until it is
@@ -45,8 +56,16 @@ func Start(ctx context.Context, dir string) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{Dir: dir, bin: bin, args: []string{
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
+	}
+	token, err := writeTokenFile(filepath.Join(dir, "tokens.csv"))
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{Dir: dir, bin: bin, operatorToken: token, args: []string{
 		"start",
+		"--token-auth-file=" + filepath.Join(dir, "tokens.csv"),
 		"--root-directory=" + filepath.Join(dir, "root"),
 		"--kubeconfig-path=" + filepath.Join(dir, "admin.kubeconfig"),
 		"--bind-address=127.0.0.1",
@@ -54,10 +73,49 @@ func Start(ctx context.Context, dir string) (*Server, error) {
 		"--embedded-etcd-client-port=" + ports[1],
 		"--embedded-etcd-peer-port=" + ports[2],
 	}}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	return s, s.run(ctx)
+}
+
+// writeTokenFile gives OperatorUser a random token, in kcp's (Kubernetes') token file format.
+func writeTokenFile(path string) (string, error) {
+	raw := make([]byte, 24)
+	if _, err := rand.Read(raw); err != nil {
+		return "", err
+	}
+	token := hex.EncodeToString(raw)
+	line := fmt.Sprintf("%s,%s,%s\n", token, OperatorUser, OperatorUser)
+	return token, os.WriteFile(path, []byte(line), 0o600)
+}
+
+// OperatorConfig returns OperatorUser's credentials, without a workspace path, trusting
+// kcp's serving certificate as the admin kubeconfig does. They survive Restart.
+func (s *Server) OperatorConfig() (*rest.Config, error) {
+	admin, err := s.Config()
+	if err != nil {
 		return nil, err
 	}
-	return s, s.run(ctx)
+	return &rest.Config{Host: admin.Host, BearerToken: s.operatorToken, TLSClientConfig: rest.TLSClientConfig{
+		CAData: admin.CAData, CAFile: admin.CAFile, ServerName: admin.ServerName, Insecure: admin.Insecure,
+	}, QPS: -1}, nil
+}
+
+// WriteOperatorKubeconfig writes a kubeconfig for OperatorUser whose server is the
+// workspace at path.
+func (s *Server) WriteOperatorKubeconfig(path, out string) error {
+	cfg, err := s.OperatorConfig()
+	if err != nil {
+		return err
+	}
+	cluster := clientcmdapi.NewCluster()
+	cluster.Server = strings.TrimSuffix(cfg.Host, "/") + "/clusters/" + path
+	cluster.CertificateAuthorityData, cluster.CertificateAuthority = cfg.CAData, cfg.CAFile
+	cluster.TLSServerName, cluster.InsecureSkipTLSVerify = cfg.ServerName, cfg.Insecure
+	kc := clientcmdapi.NewConfig()
+	kc.Clusters["workspace"] = cluster
+	kc.AuthInfos["operator"] = &clientcmdapi.AuthInfo{Token: cfg.BearerToken}
+	kc.Contexts["workspace"] = &clientcmdapi.Context{Cluster: "workspace", AuthInfo: "operator"}
+	kc.CurrentContext = "workspace"
+	return clientcmd.WriteToFile(*kc, out)
 }
 
 // KubeconfigPath is kcp's admin kubeconfig.
