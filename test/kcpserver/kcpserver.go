@@ -5,6 +5,7 @@
 package kcpserver
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -162,8 +163,10 @@ func (s *Server) Restart(ctx context.Context) error {
 }
 
 func (s *Server) run(ctx context.Context) error {
-	// kcp writes a new admin kubeconfig (with a new token) at every start; wait for that one.
-	if err := os.Remove(s.KubeconfigPath()); err != nil && !os.IsNotExist(err) {
+	// kcp writes a new admin kubeconfig (with a new token) at every start; wait for that
+	// one. The old file must stay: kcp reads the shard admin's token back from it.
+	previous, err := os.ReadFile(s.KubeconfigPath())
+	if err != nil && !os.IsNotExist(err) {
 		return err
 	}
 	logFile, err := os.OpenFile(filepath.Join(s.Dir, "kcp.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
@@ -184,18 +187,18 @@ func (s *Server) run(ctx context.Context) error {
 		logFile.Close()
 		close(s.done)
 	}()
-	if err := s.waitReady(ctx); err != nil {
+	if err := s.waitReady(ctx, previous); err != nil {
 		_ = s.Stop()
 		return fmt.Errorf("%w (log: %s)", err, filepath.Join(s.Dir, "kcp.log"))
 	}
 	return nil
 }
 
-func (s *Server) waitReady(ctx context.Context) error {
+func (s *Server) waitReady(ctx context.Context, previous []byte) error {
 	ctx, cancel := context.WithTimeout(ctx, 3*time.Minute)
 	defer cancel()
 	for {
-		if _, err := os.Stat(s.KubeconfigPath()); err == nil {
+		if raw, err := os.ReadFile(s.KubeconfigPath()); err == nil && len(raw) > 0 && !bytes.Equal(raw, previous) {
 			break
 		}
 		select {

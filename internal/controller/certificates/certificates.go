@@ -95,6 +95,32 @@ func (s *state) secret(ctx context.Context) (*corev1.Secret, error) {
 	return s.get(ctx, s.crt.Spec.SecretName)
 }
 
+// ReasonSecretsClaimNotAccepted is Ready's reason when the workspace's binding rejects
+// the secrets claim: the operator may then neither read nor write the TLS Secret.
+const ReasonSecretsClaimNotAccepted = "SecretsClaimNotAccepted"
+
+const secretsClaimMessage = "The workspace's APIBinding to cert-manager.io does not accept the permission claim on " +
+	"secrets, so no TLS Secret can be read or written here. Set that claim's state to Accepted in the " +
+	"APIBinding's spec.permissionClaims to have this Certificate issued."
+
+// unclaimedRetry is how often a workspace without the secrets claim is looked at again.
+const unclaimedRetry = 30 * time.Second
+
+// liveSecret reads the Certificate's Secret from kcp rather than the cache, or nil. Through
+// the virtual workspace, Forbidden means the binding has not accepted the secrets claim.
+func (s *state) liveSecret(ctx context.Context) (*corev1.Secret, error) {
+	live, err := s.ws.Live()
+	if err != nil {
+		return nil, err
+	}
+	secret := &corev1.Secret{}
+	err = live.Get(ctx, client.ObjectKey{Namespace: s.crt.Namespace, Name: s.crt.Spec.SecretName}, secret)
+	if apierrors.IsNotFound(err) {
+		return nil, nil
+	}
+	return secret, err
+}
+
 func (s *state) get(ctx context.Context, name string) (*corev1.Secret, error) {
 	secret := &corev1.Secret{}
 	err := s.ws.Client.Get(ctx, client.ObjectKey{Namespace: s.crt.Namespace, Name: name}, secret)

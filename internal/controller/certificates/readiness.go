@@ -9,6 +9,7 @@ import (
 	"github.com/cert-manager/cert-manager/pkg/util/pki"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
@@ -24,11 +25,25 @@ func readiness(ctx context.Context, s *state) (reconcile.Result, error) {
 		return reconcile.Result{}, err
 	}
 	before := s.crt.Status.DeepCopy()
-	setReadiness(s, in)
+	unclaimed := false
+	if in.Secret == nil {
+		// No Secret in the cache: not issued yet, or the binding keeps Secrets from us.
+		_, err := s.liveSecret(ctx)
+		unclaimed = apierrors.IsForbidden(err)
+	}
+	if unclaimed {
+		cmapiutil.SetCertificateCondition(s.crt, s.crt.Generation, cmapi.CertificateConditionReady, cmmeta.ConditionFalse,
+			ReasonSecretsClaimNotAccepted, secretsClaimMessage)
+	} else {
+		setReadiness(s, in)
+	}
 	if !equality.Semantic.DeepEqual(before, &s.crt.Status) {
 		if err := s.updateStatus(ctx); err != nil {
 			return reconcile.Result{}, err
 		}
+	}
+	if unclaimed {
+		return reconcile.Result{RequeueAfter: unclaimedRetry}, nil
 	}
 	if na := s.crt.Status.NotAfter; na != nil && na.After(s.now) {
 		return reconcile.Result{RequeueAfter: controller.Requeue(na.Sub(s.now))}, nil

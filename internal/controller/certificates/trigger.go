@@ -8,6 +8,7 @@ import (
 	cmapi "github.com/cert-manager/cert-manager/pkg/apis/certmanager/v1"
 	cmmeta "github.com/cert-manager/cert-manager/pkg/apis/meta/v1"
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
@@ -42,6 +43,20 @@ func trigger(ctx context.Context, s *state) (reconcile.Result, error) {
 		return reconcile.Result{RequeueAfter: controller.Requeue(wait)}, nil
 	}
 	verdict := issuance.TriggerChain.Evaluate(in)
+	if verdict.Failed() {
+		// The cache can lag the Secret the issuing controller has just written, by
+		// seconds while a watch reconnects (after a kcp restart, say). Issuing is costly
+		// and visible, so confirm the verdict against kcp before starting an issuance.
+		in.Secret, err = s.liveSecret(ctx)
+		if apierrors.IsForbidden(err) {
+			log.FromContext(ctx).V(1).Info("Secrets claim not accepted; not issuing")
+			return reconcile.Result{RequeueAfter: unclaimedRetry}, nil
+		}
+		if err != nil {
+			return reconcile.Result{}, err
+		}
+		verdict = issuance.TriggerChain.Evaluate(in)
+	}
 	if !verdict.Failed() {
 		return requeueAtRenewal(s)
 	}
