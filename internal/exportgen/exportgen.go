@@ -32,9 +32,21 @@ import (
 // CertManagerModule is the Go module whose deploy/crds are the source of truth.
 const CertManagerModule = "github.com/cert-manager/cert-manager"
 
-// Resources are the cert-manager.io resources the export offers, by plural name.
-// ACME's Orders and Challenges are left out: ACME is not supported yet.
-var Resources = []string{"certificates", "certificaterequests", "issuers", "clusterissuers"}
+// Resources are what the export offers, as <plural>.<group>; each is read from
+// deploy/crds/<group>_<plural>.yaml of the module. ACME's orders.acme.cert-manager.io
+// and challenges.acme.cert-manager.io are left out: ACME is not supported yet.
+var Resources = []string{
+	"certificates.cert-manager.io",
+	"certificaterequests.cert-manager.io",
+	"issuers.cert-manager.io",
+	"clusterissuers.cert-manager.io",
+}
+
+// CRDFile is the file name of a resource's CRD in deploy/crds.
+func CRDFile(resource string) string {
+	plural, group, _ := strings.Cut(resource, ".")
+	return group + "_" + plural + ".yaml"
+}
 
 // File is one generated manifest.
 type File struct {
@@ -54,8 +66,8 @@ func Generate(crdDir, certManagerVersion string) ([]File, error) {
 		},
 		Spec: apisv1alpha2.APIExportSpec{PermissionClaims: provider.PermissionClaims},
 	}
-	for _, plural := range Resources {
-		crd, err := readCRD(filepath.Join(crdDir, fmt.Sprintf("%s_%s.yaml", provider.Group, plural)))
+	for _, resource := range Resources {
+		crd, err := readCRD(filepath.Join(crdDir, CRDFile(resource)))
 		if err != nil {
 			return nil, err
 		}

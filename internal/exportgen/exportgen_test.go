@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 	"testing"
 
 	"k8s.io/apimachinery/pkg/api/equality"
@@ -12,6 +13,8 @@ import (
 
 	apisv1alpha1 "github.com/kcp-dev/sdk/apis/apis/v1alpha1"
 	apisv1alpha2 "github.com/kcp-dev/sdk/apis/apis/v1alpha2"
+
+	"github.com/platform-mesh/cert-manager-msp/internal/provider"
 )
 
 const committedDir = "../../config/kcp"
@@ -65,9 +68,10 @@ func TestCommittedFilesAreUpToDate(t *testing.T) {
 // subresources and printer columns must survive the conversion unchanged.
 func TestSchemasMatchUpstream(t *testing.T) {
 	crdDir, _ := generate(t)
-	for _, plural := range Resources {
+	for _, resource := range Resources {
+		plural, _, _ := strings.Cut(resource, ".")
 		t.Run(plural, func(t *testing.T) {
-			crd, err := readCRD(filepath.Join(crdDir, "cert-manager.io_"+plural+".yaml"))
+			crd, err := readCRD(filepath.Join(crdDir, CRDFile(resource)))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -120,7 +124,7 @@ func TestSchemasMatchUpstream(t *testing.T) {
 // TestExportReferencesEverySchema checks that the APIExport offers the four resources by
 // the exact generated schema names, and claims exactly the verbs the operator needs.
 func TestExportReferencesEverySchema(t *testing.T) {
-	raw, err := os.ReadFile(filepath.Join(committedDir, "apiexport-cert-manager.io.yaml"))
+	raw, err := os.ReadFile(filepath.Join(committedDir, "apiexport-"+provider.ExportName+".yaml"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -132,13 +136,13 @@ func TestExportReferencesEverySchema(t *testing.T) {
 		t.Fatalf("export offers %d resources, want %d", len(export.Spec.Resources), len(Resources))
 	}
 	for i, r := range export.Spec.Resources {
-		if r.Name != Resources[i] || r.Group != "cert-manager.io" || r.Storage.CRD == nil {
+		if r.Name+"."+r.Group != Resources[i] || r.Storage.CRD == nil {
 			t.Errorf("resource %d: got %s.%s", i, r.Name, r.Group)
 		}
-		if _, err := os.Stat(filepath.Join(committedDir, "apiresourceschema-"+r.Name+".cert-manager.io.yaml")); err != nil {
+		if _, err := os.Stat(filepath.Join(committedDir, "apiresourceschema-"+Resources[i]+".yaml")); err != nil {
 			t.Errorf("resource %s has no schema file", r.Name)
 		}
-		if want := "." + r.Name + ".cert-manager.io"; len(r.Schema) <= len(want) || r.Schema[len(r.Schema)-len(want):] != want {
+		if want := "." + Resources[i]; !strings.HasSuffix(r.Schema, want) || len(r.Schema) == len(want) {
 			t.Errorf("resource %s points at schema %q", r.Name, r.Schema)
 		}
 	}

@@ -323,3 +323,30 @@ func TestDropInBuildsWithKustomize(t *testing.T) {
 		}
 	}
 }
+
+// TestRBACNamesTheExport: the bind and operator roles name this export, so that a fork
+// that renames the export cannot keep granting the old name.
+func TestRBACNamesTheExport(t *testing.T) {
+	var checked int
+	for _, role := range read(t, config.ProviderFS, "provider") {
+		if role.GetKind() != "ClusterRole" {
+			continue
+		}
+		rules, _, _ := unstructured.NestedSlice(role.Object, "rules")
+		for _, r := range rules {
+			rule, _ := r.(map[string]any)
+			groups, _, _ := unstructured.NestedStringSlice(rule, "apiGroups")
+			if !slices.Contains(groups, "apis.kcp.io") {
+				continue
+			}
+			names, _, _ := unstructured.NestedStringSlice(rule, "resourceNames")
+			if !slices.Equal(names, []string{provider.ExportName}) {
+				t.Errorf("ClusterRole %s grants %v on resourceNames %v, want [%s]", role.GetName(), rule["resources"], names, provider.ExportName)
+			}
+			checked++
+		}
+	}
+	if checked < 3 {
+		t.Errorf("checked %d kcp rules, want the bind rule and the operator's two", checked)
+	}
+}
