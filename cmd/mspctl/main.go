@@ -74,6 +74,7 @@ func bootstrap(ctx context.Context, args []string) error {
 	wsType := f.String("workspace-type", "", `type of the provider workspace if it is created, e.g. "root:provider" on Platform Mesh`)
 	existing := f.Bool("existing-workspace", false,
 		"the provider workspace exists (Platform Mesh's ManagedProvider or Provider made it): do not create it, so a provider kubeconfig that cannot reach root:providers works")
+	operatorUser := f.String("operator-user", "", "bind the operator's ClusterRole (cert-manager-msp:operator) to this user, the identity the operator runs as")
 	standIn := f.Bool("portal-standin", false,
 		"install stand-in CRDs for ui.platform-mesh.io first, so a bare kcp can hold the ProviderMetadata and ContentConfiguration; never on Platform Mesh")
 	_ = f.Parse(args)
@@ -81,7 +82,7 @@ func bootstrap(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	opts := provider.BootstrapOptions{Path: logicalcluster.NewPath(*path), WorkspaceType: *wsType, PortalStandIn: *standIn, ExistingWorkspace: *existing, Log: logf}
+	opts := provider.BootstrapOptions{Path: logicalcluster.NewPath(*path), WorkspaceType: *wsType, PortalStandIn: *standIn, ExistingWorkspace: *existing, OperatorUser: *operatorUser, Log: logf}
 	if err := provider.Bootstrap(ctx, cfg, opts); err != nil {
 		return err
 	}

@@ -6,7 +6,10 @@ import (
 	"time"
 
 	"github.com/kcp-dev/logicalcluster/v3"
+	rbacv1 "k8s.io/api/rbac/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/util/wait"
@@ -37,6 +40,9 @@ type BootstrapOptions struct {
 	// PortalStandIn installs config/standin's CRDs for ui.platform-mesh.io first, on a
 	// bare kcp that lacks Platform Mesh's own. Never on Platform Mesh.
 	PortalStandIn bool
+	// OperatorUser, if set, is bound to the operator's ClusterRole: the identity the
+	// operator runs as, when that is not kcp admin.
+	OperatorUser string
 	// Log receives one line per step.
 	Log func(format string, args ...any)
 }
@@ -68,6 +74,12 @@ func Bootstrap(ctx context.Context, cfg *rest.Config, opts BootstrapOptions) err
 	}
 	if err := applyAll(ctx, c, opts, objs); err != nil {
 		return err
+	}
+	if opts.OperatorUser != "" {
+		opts.Log("binding %s to user %s", OperatorRole, opts.OperatorUser)
+		if err := BindOperator(ctx, cfg, opts.Path, opts.OperatorUser); err != nil {
+			return err
+		}
 	}
 	if opts.PortalStandIn {
 		if err := installStandIn(ctx, c, opts); err != nil {
@@ -179,4 +191,25 @@ func Content() ([]*unstructured.Unstructured, error) {
 		}
 	}
 	return append(schemas, rest...), nil
+}
+
+// OperatorRole is the ClusterRole in config/provider with what the operator needs.
+const OperatorRole = "cert-manager-msp:operator"
+
+// BindOperator grants user the operator's ClusterRole in the provider workspace at path,
+// for an operator that runs as its own identity rather than as kcp admin.
+func BindOperator(ctx context.Context, cfg *rest.Config, path logicalcluster.Path, user string) error {
+	c, err := kcp.NewClient(cfg, path)
+	if err != nil {
+		return err
+	}
+	binding := &rbacv1.ClusterRoleBinding{
+		ObjectMeta: metav1.ObjectMeta{Name: OperatorRole},
+		RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: OperatorRole},
+		Subjects:   []rbacv1.Subject{{APIGroup: rbacv1.GroupName, Kind: rbacv1.UserKind, Name: user}},
+	}
+	if err := c.Create(ctx, binding); err != nil && !apierrors.IsAlreadyExists(err) {
+		return fmt.Errorf("binding %s to %s in %s: %w", OperatorRole, user, path, err)
+	}
+	return nil
 }

@@ -14,9 +14,6 @@ import (
 
 	"github.com/kcp-dev/logicalcluster/v3"
 	corev1 "k8s.io/api/core/v1"
-	rbacv1 "k8s.io/api/rbac/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/rest"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
@@ -194,19 +191,7 @@ func providerConfig() *rest.Config {
 // bindOperatorUser grants the harness's operator user the operator's ClusterRole (from
 // config/provider, applied by bootstrap) in the provider workspace at path.
 func bindOperatorUser(ctx context.Context, path logicalcluster.Path) error {
-	c, err := kcp.NewClient(admin, path)
-	if err != nil {
-		return err
-	}
-	binding := &rbacv1.ClusterRoleBinding{
-		ObjectMeta: metav1.ObjectMeta{Name: "cert-manager-msp:operator"},
-		RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: "cert-manager-msp:operator"},
-		Subjects:   []rbacv1.Subject{{APIGroup: rbacv1.GroupName, Kind: rbacv1.UserKind, Name: kcpserver.OperatorUser}},
-	}
-	if err := c.Create(ctx, binding); err != nil && !apierrors.IsAlreadyExists(err) {
-		return err
-	}
-	return nil
+	return provider.BindOperator(ctx, admin, path, kcpserver.OperatorUser)
 }
 
 // operatorKubeconfig writes a kubeconfig for the operator user at the provider
