@@ -20,6 +20,7 @@ func main() {
 	flag.Parse()
 	ctrl.SetLogger(zap.New(zap.UseFlagOptions(&c.zap)))
 
+	c.operator.QPS = float32(c.qps)
 	c.operator.Controllers = operator.Controllers(c.ctrl, c.onboard)
 	ctrl.Log.Info("Operator instance", "instanceID", c.ctrl.InstanceID)
 	if err := run(c.operator); err != nil {

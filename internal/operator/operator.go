@@ -19,6 +19,7 @@ import (
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/cluster"
+	ctrlconfig "sigs.k8s.io/controller-runtime/pkg/config"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	"sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/manager"
@@ -59,6 +60,11 @@ type Options struct {
 	LeaseDuration           time.Duration
 	RenewDeadline           time.Duration
 	RetryPeriod             time.Duration
+	// QPS and Burst limit the operator's client towards kcp (client-go's token bucket);
+	// Workers is how many reconciles of one controller run at once.
+	QPS     float32
+	Burst   int
+	Workers int
 	// Controllers are registered in order.
 	Controllers []Controller
 }
@@ -70,6 +76,10 @@ func New(cfg *rest.Config, opts Options) (mcmanager.Manager, error) {
 	if opts.EndpointSliceName == "" {
 		opts.EndpointSliceName = provider.EndpointSliceName
 	}
+	if opts.QPS != 0 {
+		cfg = rest.CopyConfig(cfg)
+		cfg.QPS, cfg.Burst = opts.QPS, opts.Burst
+	}
 	p, err := newProvider(cfg, opts.EndpointSliceName, Scheme)
 	if err != nil {
 		return nil, fmt.Errorf("creating the apiexport provider: %w", err)
@@ -78,6 +88,7 @@ func New(cfg *rest.Config, opts Options) (mcmanager.Manager, error) {
 		Scheme:                  Scheme,
 		Metrics:                 metricsserver.Options{BindAddress: opts.MetricsAddr},
 		HealthProbeBindAddress:  opts.HealthAddr,
+		Controller:              ctrlconfig.Controller{MaxConcurrentReconciles: opts.Workers},
 		LeaderElection:          opts.LeaderElection,
 		LeaderElectionID:        "cert-manager-msp",
 		LeaderElectionNamespace: opts.LeaderElectionNamespace,

@@ -1,0 +1,219 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	cmapi "github.com/cert-manager/cert-manager/pkg/apis/certmanager/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+)
+
+// operatorProc is the real operator binary, run with the operator user's kubeconfig.
+type operatorProc struct {
+	cmd         *exec.Cmd
+	done        chan struct{}
+	metricsURL  string
+	bin, dir    string
+	kubeconfig  string
+	args        []string
+	generations int
+}
+
+func startOperator(ctx context.Context, dir, kubeconfig string, args []string) (*operatorProc, error) {
+	bin := filepath.Join(dir, "cert-manager-msp")
+	build := exec.CommandContext(ctx, "go", "build", "-o", bin, "./cmd/cert-manager-msp")
+	if out, err := build.CombinedOutput(); err != nil {
+		return nil, fmt.Errorf("go build: %v\n%s", err, out)
+	}
+	p := &operatorProc{bin: bin, dir: dir, kubeconfig: kubeconfig, args: args}
+	return p, p.start(ctx)
+}
+
+func (p *operatorProc) start(ctx context.Context) error {
+	port, err := freePort()
+	if err != nil {
+		return err
+	}
+	p.metricsURL = fmt.Sprintf("http://127.0.0.1:%d/metrics", port)
+	log, err := os.Create(filepath.Join(p.dir, fmt.Sprintf("operator-%d.log", p.generations)))
+	if err != nil {
+		return err
+	}
+	p.generations++
+	args := append([]string{"--kubeconfig=" + p.kubeconfig, fmt.Sprintf("--metrics-bind-address=127.0.0.1:%d", port),
+		"--health-probe-bind-address=0", "--zap-log-level=error"}, p.args...)
+	p.cmd = exec.Command(p.bin, args...)
+	p.cmd.Stdout, p.cmd.Stderr = log, log
+	if err := p.cmd.Start(); err != nil {
+		return err
+	}
+	p.done = make(chan struct{})
+	go func() { _ = p.cmd.Wait(); log.Close(); close(p.done) }()
+	for ctx.Err() == nil {
+		if _, err := p.metrics(); err == nil {
+			return nil
+		}
+		select {
+		case <-p.done:
+			return fmt.Errorf("the operator exited; see %s", log.Name())
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+	return ctx.Err()
+}
+
+// stop ends the process with SIGTERM (SIGKILL after 30s) and waits for it.
+func (p *operatorProc) stop() {
+	_ = p.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-p.done:
+	case <-time.After(30 * time.Second):
+		_ = p.cmd.Process.Kill()
+		<-p.done
+	}
+}
+
+// rssMB is the process's resident set size from /proc.
+func (p *operatorProc) rssMB() float64 {
+	raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", p.cmd.Process.Pid))
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(raw), "\n") {
+		if f := strings.Fields(line); len(f) >= 2 && f[0] == "VmRSS:" {
+			kb, _ := strconv.ParseFloat(f[1], 64)
+			return kb / 1024
+		}
+	}
+	return 0
+}
+
+// cpuSeconds is the process's user plus system CPU time from /proc.
+func (p *operatorProc) cpuSeconds() float64 {
+	raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", p.cmd.Process.Pid))
+	if err != nil {
+		return 0
+	}
+	// Fields after the command name, which is in parentheses and may hold spaces.
+	f := strings.Fields(string(raw[strings.LastIndexByte(string(raw), ')')+2:]))
+	utime, _ := strconv.ParseFloat(f[11], 64)
+	stime, _ := strconv.ParseFloat(f[12], 64)
+	return (utime + stime) / 100 // USER_HZ
+}
+
+// metrics returns the operator's Prometheus samples: name{labels} -> value.
+func (p *operatorProc) metrics() (map[string]float64, error) {
+	resp, err := http.Get(p.metricsURL)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	out := map[string]float64{}
+	sc := bufio.NewScanner(io.LimitReader(resp.Body, 64<<20))
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	for sc.Scan() {
+		line := sc.Text()
+		if line == "" || line[0] == '#' {
+			continue
+		}
+		i := strings.LastIndexByte(line, ' ')
+		if v, err := strconv.ParseFloat(line[i+1:], 64); err == nil {
+			out[line[:i]] = v
+		}
+	}
+	return out, sc.Err()
+}
+
+// writes counts the operator's API writes so far (client-go's rest_client_requests_total
+// for POST, PUT, PATCH and DELETE).
+func (p *operatorProc) writes() (float64, error) {
+	m, err := p.metrics()
+	if err != nil {
+		return 0, err
+	}
+	return sum(m, "rest_client_requests_total{", `method="POST"`, `method="PUT"`, `method="PATCH"`, `method="DELETE"`), nil
+}
+
+// sum adds the samples of a metric whose labels contain any of anyOf.
+func sum(m map[string]float64, prefix string, anyOf ...string) float64 {
+	var total float64
+	for k, v := range m {
+		if !strings.HasPrefix(k, prefix) {
+			continue
+		}
+		for _, want := range anyOf {
+			if strings.Contains(k, want) {
+				total += v
+				break
+			}
+		}
+	}
+	return total
+}
+
+// restart stops the operator, starts it again, and returns how long until it has
+// reconciled every Certificate with empty work queues, and how many CertificateRequests
+// appeared meanwhile (there should be none: everything was Ready).
+func restart(ctx context.Context, e *env, accounts []account, certs int) (float64, int, error) {
+	before, err := countRequests(ctx, accounts)
+	if err != nil {
+		return 0, 0, err
+	}
+	e.operator.stop()
+	start := time.Now()
+	if err := e.operator.start(ctx); err != nil {
+		return 0, 0, err
+	}
+	want := float64(certs + len(accounts)) // and each account's default CA
+	for {
+		m, err := e.operator.metrics()
+		if err == nil && sum(m, "controller_runtime_reconcile_total{", `controller="certificates-trigger"`) >= want &&
+			sum(m, "workqueue_depth{", `name="certificates-`) == 0 {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			return 0, 0, fmt.Errorf("waiting for the restarted operator: %w", ctx.Err())
+		case <-time.After(250 * time.Millisecond):
+		}
+	}
+	took := time.Since(start).Seconds()
+	time.Sleep(5 * time.Second) // let anything the restart started show up
+	after, err := countRequests(ctx, accounts)
+	return took, after - before, err
+}
+
+func countRequests(ctx context.Context, accounts []account) (int, error) {
+	counts := make([]int, len(accounts))
+	err := parallel(len(accounts), 32, func(i int) error {
+		list := &cmapi.CertificateRequestList{}
+		err := accounts[i].client.List(ctx, list, client.InNamespace("default"))
+		counts[i] = len(list.Items)
+		return err
+	})
+	total := 0
+	for _, n := range counts {
+		total += n
+	}
+	return total, err
+}
+
+func freePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}
