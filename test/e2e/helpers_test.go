@@ -15,6 +15,7 @@ import (
 	"github.com/platform-mesh/cert-manager-msp/internal/kcp"
 	"github.com/platform-mesh/cert-manager-msp/internal/operator"
 	"github.com/platform-mesh/cert-manager-msp/internal/order"
+	"github.com/platform-mesh/cert-manager-msp/internal/provider"
 )
 
 // usedWorkspaces are the accounts the tests made, for the checks that run after them all.
@@ -63,6 +64,21 @@ func orderIn(t *testing.T, path string) order.Result {
 		t.Fatalf("ordering in %s: %v", path, err)
 	}
 	return res
+}
+
+// accountOfOwnProvider bootstraps a provider at providerPath and orders it in the account
+// at path. The package's shared operator serves only the default provider, so a test
+// can run operators of its own for this one.
+func accountOfOwnProvider(t *testing.T, providerPath logicalcluster.Path, path string) client.Client {
+	t.Helper()
+	if err := provider.Bootstrap(t.Context(), admin, provider.BootstrapOptions{Path: providerPath}); err != nil {
+		t.Fatal(err)
+	}
+	c, _ := account(t, path)
+	if _, err := order.Order(t.Context(), admin, order.Options{Workspace: logicalcluster.NewPath(path), ExportPath: providerPath}); err != nil {
+		t.Fatal(err)
+	}
+	return c
 }
 
 // startOperator runs the operator's manager in this test process until the test ends.

@@ -17,8 +17,6 @@ import (
 
 	"github.com/platform-mesh/cert-manager-msp/internal/controller"
 	"github.com/platform-mesh/cert-manager-msp/internal/kcp"
-	"github.com/platform-mesh/cert-manager-msp/internal/order"
-	"github.com/platform-mesh/cert-manager-msp/internal/provider"
 	"github.com/platform-mesh/cert-manager-msp/test/operatorproc"
 )
 
@@ -28,17 +26,8 @@ import (
 // provider workspace over and finishes. Every Certificate is issued exactly once.
 func TestLeaderElectionHandsOverWithoutReissuing(t *testing.T) {
 	t.Parallel()
-	// A provider of its own, so that the package's shared operator does not serve it.
 	providerPath := logicalcluster.NewPath("root:providers:e2e-leader")
-	if err := provider.Bootstrap(t.Context(), admin, provider.BootstrapOptions{Path: providerPath}); err != nil {
-		t.Fatal(err)
-	}
-	const path = "root:orgs:e2e-leader:team"
-	c, _ := account(t, path)
-	if _, err := order.Order(t.Context(), admin, order.Options{Workspace: logicalcluster.NewPath(path), ExportPath: providerPath}); err != nil {
-		t.Fatal(err)
-	}
-
+	c := accountOfOwnProvider(t, providerPath, "root:orgs:e2e-leader:team")
 	flags := []string{"--leader-elect", "--leader-election-lease-duration=4s",
 		"--leader-election-renew-deadline=3s", "--leader-election-retry-period=500ms"}
 	kubeconfig := operatorKubeconfig(t, providerPath)

@@ -23,7 +23,6 @@ import (
 	"github.com/platform-mesh/cert-manager-msp/internal/controller"
 	"github.com/platform-mesh/cert-manager-msp/internal/kcp"
 	"github.com/platform-mesh/cert-manager-msp/internal/operator"
-	"github.com/platform-mesh/cert-manager-msp/internal/order"
 	"github.com/platform-mesh/cert-manager-msp/internal/provider"
 	"github.com/platform-mesh/cert-manager-msp/test/operatorproc"
 )
@@ -137,14 +136,7 @@ func TestSIGKILLDuringBurst(t *testing.T) {
 	t.Parallel()
 	n, kills := envInt(t, "E2E_BURST", 150), envInt(t, "E2E_KILLS", 3)
 	providerPath := logicalcluster.NewPath("root:providers:e2e-kill")
-	if err := provider.Bootstrap(t.Context(), admin, provider.BootstrapOptions{Path: providerPath}); err != nil {
-		t.Fatal(err)
-	}
-	const path = "root:orgs:e2e-kill:team"
-	c, _ := account(t, path)
-	if _, err := order.Order(t.Context(), admin, order.Options{Workspace: logicalcluster.NewPath(path), ExportPath: providerPath}); err != nil {
-		t.Fatal(err)
-	}
+	c := accountOfOwnProvider(t, providerPath, "root:orgs:e2e-kill:team")
 	kubeconfig := operatorKubeconfig(t, providerPath)
 	op := operatorproc.Start(t, "operator-0", kubeconfig)
 	ids := map[string]bool{op.InstanceID(t): true}
