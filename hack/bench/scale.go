@@ -204,7 +204,9 @@ func orderAll(ctx context.Context, admin *rest.Config, accounts []account) ([]fl
 			return err
 		}
 		bound := time.Now()
-		ready, err := waitReady(ctx, accounts[i].client, &cmapi.ClusterIssuerList{}, "", []string{"default"})
+		wctx, cancel := context.WithTimeout(ctx, 5*time.Minute)
+		defer cancel()
+		ready, err := waitReady(wctx, accounts[i].client, &cmapi.ClusterIssuerList{}, "", []string{"default"})
 		if err != nil {
 			return err
 		}
@@ -239,9 +241,11 @@ func issue(ctx context.Context, accounts []account, n int, key string, batch int
 				created[crt.Name] = time.Now()
 				names = append(names, crt.Name)
 			}
-			ready, err := waitReady(ctx, accounts[i].client, &cmapi.CertificateList{}, "default", names)
+			wctx, cancel := context.WithTimeout(ctx, 10*time.Minute)
+			ready, err := waitReady(wctx, accounts[i].client, &cmapi.CertificateList{}, "default", names)
+			cancel()
 			if err != nil {
-				return err
+				return fmt.Errorf("in %s: %w", accounts[i].path, err)
 			}
 			mu.Lock()
 			for _, name := range names {

@@ -109,12 +109,17 @@ const unclaimedRetry = 30 * time.Second
 // liveSecret reads the Certificate's Secret from kcp rather than the cache, or nil. Through
 // the virtual workspace, Forbidden means the binding has not accepted the secrets claim.
 func (s *state) liveSecret(ctx context.Context) (*corev1.Secret, error) {
+	return s.liveGet(ctx, s.crt.Spec.SecretName)
+}
+
+// liveGet reads the named Secret of the Certificate's namespace from kcp, or nil.
+func (s *state) liveGet(ctx context.Context, name string) (*corev1.Secret, error) {
 	live, err := s.ws.Live()
 	if err != nil {
 		return nil, err
 	}
 	secret := &corev1.Secret{}
-	err = live.Get(ctx, client.ObjectKey{Namespace: s.crt.Namespace, Name: s.crt.Spec.SecretName}, secret)
+	err = live.Get(ctx, client.ObjectKey{Namespace: s.crt.Namespace, Name: name}, secret)
 	if apierrors.IsNotFound(err) {
 		return nil, nil
 	}

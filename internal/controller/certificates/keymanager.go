@@ -34,6 +34,14 @@ func keyManager(ctx context.Context, s *state) (reconcile.Result, error) {
 		return reconcile.Result{}, err
 	}
 	if _, ok := nextKey(s.crt, existing); !ok {
+		// The cache can lag the key this controller stored a moment ago. Storing again
+		// would replace the key that a CertificateRequest may already be signed for, and
+		// the signer would then find that the CSR does not match: read kcp first.
+		if existing, err = s.liveGet(ctx, name); err != nil {
+			return reconcile.Result{}, err
+		}
+	}
+	if _, ok := nextKey(s.crt, existing); !ok {
 		if err := storeNextKey(ctx, s, name); err != nil {
 			return reconcile.Result{}, err
 		}
