@@ -30,6 +30,7 @@ func bindFlags(fs *flag.FlagSet) *config {
 		"name of the APIExportEndpointSlice in the provider workspace")
 	fs.StringVar(&c.operator.MetricsAddr, "metrics-bind-address", ":9402", `address for /metrics; "0" disables`)
 	fs.StringVar(&c.operator.HealthAddr, "health-probe-bind-address", ":9403", `address for /healthz and /readyz; "0" disables`)
+	fs.StringVar(&c.operator.PprofAddr, "pprof-bind-address", "0", `address for Go's /debug/pprof profiles; "0" disables`)
 	fs.BoolVar(&c.operator.LeaderElection, "leader-elect", false, "elect one active replica through a Lease")
 	fs.StringVar(&c.operator.LeaderElectionNamespace, "leader-election-namespace", "default",
 		"namespace in the provider workspace that holds the leader election Lease")

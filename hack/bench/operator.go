@@ -100,8 +100,11 @@ func (p *operatorProc) rssMB() float64 {
 }
 
 // cpuSeconds is the process's user plus system CPU time from /proc.
-func (p *operatorProc) cpuSeconds() float64 {
-	raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", p.cmd.Process.Pid))
+func (p *operatorProc) cpuSeconds() float64 { return cpuSeconds(p.cmd.Process.Pid) }
+
+// cpuSeconds is a process's user plus system CPU time from /proc.
+func cpuSeconds(pid int) float64 {
+	raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
 	if err != nil {
 		return 0
 	}

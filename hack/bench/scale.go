@@ -42,6 +42,8 @@ type Result struct {
 	RSSPeakMB      float64 `json:"operatorRSSPeakMB"`
 	RSSPerCertKB   float64 `json:"operatorRSSPerCertificateKB"`
 	CPUSeconds     float64 `json:"operatorCPUSecondsBurst"`
+	KCPCPUSeconds  float64 `json:"kcpCPUSecondsBurst"`
+	BurstSeconds   float64 `json:"burstSeconds"`
 	RestartSeconds float64 `json:"restartReconciledSeconds"`
 	RestartNewCRs  int     `json:"restartNewCertificateRequests"`
 }
@@ -94,7 +96,7 @@ func runScale(ctx context.Context, o options, w int) (Result, Floor, error) {
 	if err != nil {
 		return res, floor, err
 	}
-	cpu0 := e.operator.cpuSeconds()
+	cpu0, kcpCPU0 := e.operator.cpuSeconds(), cpuSeconds(e.server.PID())
 	burst, err := issueWatchingRSS(ctx, e.operator, accounts, o.certs, o.key)
 	if err != nil {
 		return res, floor, err
@@ -104,6 +106,8 @@ func runScale(ctx context.Context, o options, w int) (Result, Floor, error) {
 		return res, floor, err
 	}
 	res.CPUSeconds = e.operator.cpuSeconds() - cpu0
+	res.KCPCPUSeconds = cpuSeconds(e.server.PID()) - kcpCPU0
+	res.BurstSeconds = burst.duration.Seconds()
 	res.BurstP50Seconds = percentile(burst.latencies, 50)
 	res.BurstP95Seconds = percentile(burst.latencies, 95)
 	res.BurstP99Seconds = percentile(burst.latencies, 99)

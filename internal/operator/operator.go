@@ -49,9 +49,10 @@ type Controller func(mgr mcmanager.Manager) error
 type Options struct {
 	// EndpointSliceName is the APIExportEndpointSlice in the provider workspace.
 	EndpointSliceName string
-	// MetricsAddr and HealthAddr are bind addresses; "0" disables.
+	// MetricsAddr, HealthAddr and PprofAddr are bind addresses; "0" or "" disables.
 	MetricsAddr string
 	HealthAddr  string
+	PprofAddr   string
 	// LeaderElection makes only one of several replicas reconcile. The Lease lives in
 	// LeaderElectionNamespace of the provider workspace (cfg's cluster), which every
 	// replica reaches wherever it runs; the durations are client-go's.
@@ -88,6 +89,7 @@ func New(cfg *rest.Config, opts Options) (mcmanager.Manager, error) {
 		Scheme:                  Scheme,
 		Metrics:                 metricsserver.Options{BindAddress: opts.MetricsAddr},
 		HealthProbeBindAddress:  opts.HealthAddr,
+		PprofBindAddress:        opts.PprofAddr,
 		Controller:              ctrlconfig.Controller{MaxConcurrentReconciles: opts.Workers},
 		LeaderElection:          opts.LeaderElection,
 		LeaderElectionID:        "cert-manager-msp",

@@ -119,6 +119,9 @@ func (s *Server) WriteOperatorKubeconfig(path, out string) error {
 	return clientcmd.WriteToFile(*kc, out)
 }
 
+// PID is the running kcp process's, for tools that measure its CPU and memory.
+func (s *Server) PID() int { return s.cmd.Process.Pid }
+
 // KubeconfigPath is kcp's admin kubeconfig.
 func (s *Server) KubeconfigPath() string { return filepath.Join(s.Dir, "admin.kubeconfig") }
 
