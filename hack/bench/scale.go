@@ -11,6 +11,7 @@ import (
 	cmapi "github.com/cert-manager/cert-manager/pkg/apis/certmanager/v1"
 	cmmeta "github.com/cert-manager/cert-manager/pkg/apis/meta/v1"
 	"github.com/kcp-dev/logicalcluster/v3"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -210,7 +211,17 @@ func orderAll(ctx context.Context, admin *rest.Config, accounts []account) ([]fl
 		bound := time.Now()
 		wctx, cancel := context.WithTimeout(ctx, 5*time.Minute)
 		defer cancel()
-		ready, err := waitReady(wctx, accounts[i].client, &cmapi.ClusterIssuerList{}, "", []string{"default"})
+		// A client made before the binding remembers that cert-manager.io was not served.
+		c, err := client.NewWithWatch(kcp.ForPath(admin, accounts[i].path), client.Options{Scheme: operator.Scheme})
+		if err != nil {
+			return err
+		}
+		accounts[i].client = c
+		ready, err := waitReady(wctx, c, &cmapi.ClusterIssuerList{}, "", []string{"default"})
+		for meta.IsNoMatchError(err) && wctx.Err() == nil { // discovery lags Bound by a moment
+			time.Sleep(200 * time.Millisecond)
+			ready, err = waitReady(wctx, c, &cmapi.ClusterIssuerList{}, "", []string{"default"})
+		}
 		if err != nil {
 			return err
 		}
