@@ -1,0 +1,55 @@
+package main
+
+import (
+	"errors"
+	"sync/atomic"
+	"testing"
+)
+
+func TestPercentileIsNearestRank(t *testing.T) {
+	d := []float64{5, 1, 4, 2, 3, 10, 9, 8, 7, 6}
+	for p, want := range map[float64]float64{50: 5, 95: 10, 99: 10, 10: 1, 100: 10} {
+		if got := percentile(d, p); got != want {
+			t.Errorf("p%v = %v, want %v", p, got, want)
+		}
+	}
+	if percentile(nil, 50) != 0 {
+		t.Error("no data should give 0")
+	}
+	if d[0] != 5 {
+		t.Error("percentile sorted its input in place")
+	}
+}
+
+func TestParallelRunsEachIndexOnceAndReportsAnError(t *testing.T) {
+	var seen [100]atomic.Int32
+	if err := parallel(100, 7, func(i int) error { seen[i].Add(1); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	for i := range seen {
+		if seen[i].Load() != 1 {
+			t.Fatalf("index %d ran %d times", i, seen[i].Load())
+		}
+	}
+	boom := errors.New("boom")
+	if err := parallel(10, 3, func(i int) error {
+		if i == 4 {
+			return boom
+		}
+		return nil
+	}); !errors.Is(err, boom) {
+		t.Errorf("got %v, want boom", err)
+	}
+}
+
+func TestSumAddsMatchingSamples(t *testing.T) {
+	m := map[string]float64{
+		`rest_client_requests_total{code="201",host="h",method="POST"}`: 3,
+		`rest_client_requests_total{code="200",host="h",method="GET"}`:  100,
+		`rest_client_requests_total{code="200",host="h",method="PUT"}`:  2,
+		`workqueue_depth{name="certificates-trigger"}`:                  1,
+	}
+	if got := sum(m, "rest_client_requests_total{", `method="POST"`, `method="PUT"`); got != 5 {
+		t.Errorf("writes = %v, want 5", got)
+	}
+}
