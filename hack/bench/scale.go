@@ -244,7 +244,8 @@ func issue(ctx context.Context, accounts []account, n int, key string, batch int
 	var mu sync.Mutex
 	var res issued
 	start := time.Now()
-	err := parallel(len(accounts), 100, func(i int) error {
+	// Every account at once: one goroutine (and one watch) per account.
+	err := parallel(len(accounts), len(accounts), func(i int) error {
 		for first := 0; first < n; first += batch {
 			names := []string{}
 			created := map[string]time.Time{}
