@@ -2,6 +2,7 @@ package main
 
 import (
 	"errors"
+	"fmt"
 	"sync/atomic"
 	"testing"
 )
@@ -31,13 +32,15 @@ func TestParallelRunsEachIndexOnceAndReportsAnError(t *testing.T) {
 			t.Fatalf("index %d ran %d times", i, seen[i].Load())
 		}
 	}
+	// Errors of different types from several workers: the first is kept, nothing panics.
 	boom := errors.New("boom")
-	if err := parallel(10, 3, func(i int) error {
-		if i == 4 {
+	err := parallel(10, 10, func(i int) error {
+		if i%2 == 0 {
 			return boom
 		}
-		return nil
-	}); !errors.Is(err, boom) {
+		return fmt.Errorf("wrapped: %w", boom)
+	})
+	if !errors.Is(err, boom) {
 		t.Errorf("got %v, want boom", err)
 	}
 }

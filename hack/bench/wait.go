@@ -111,25 +111,29 @@ func missing(ready map[string]time.Time, names []string) []string {
 	return out
 }
 
-// parallel runs fn(0..n-1) on at most workers goroutines and returns the first error.
+// parallel runs fn(0..n-1) on at most workers goroutines and returns the first error;
+// after an error, no new index is started.
 func parallel(n, workers int, fn func(i int) error) error {
 	var next atomic.Int64
-	var first atomic.Value
+	var mu sync.Mutex
+	var first error
+	failed := func() bool { mu.Lock(); defer mu.Unlock(); return first != nil }
 	var wg sync.WaitGroup
 	for range min(n, workers) {
 		wg.Go(func() {
-			for i := int(next.Add(1) - 1); i < n && first.Load() == nil; i = int(next.Add(1) - 1) {
+			for i := int(next.Add(1) - 1); i < n && !failed(); i = int(next.Add(1) - 1) {
 				if err := fn(i); err != nil {
-					first.CompareAndSwap(nil, err)
+					mu.Lock()
+					if first == nil {
+						first = err
+					}
+					mu.Unlock()
 				}
 			}
 		})
 	}
 	wg.Wait()
-	if err, _ := first.Load().(error); err != nil {
-		return err
-	}
-	return nil
+	return first
 }
 
 // percentile is the p-th percentile of d by the nearest-rank method; 0 for no data.
