@@ -40,8 +40,8 @@ func bindFlags(fs *flag.FlagSet) *config {
 		"how long the leader keeps trying to renew before it gives up leadership and exits")
 	fs.DurationVar(&c.operator.RetryPeriod, "leader-election-retry-period", 2*time.Second,
 		"how often replicas try to acquire or renew the Lease")
-	fs.Float64Var(&c.qps, "kube-api-qps", 50, "queries per second the operator may send to kcp, across all workspaces")
-	fs.IntVar(&c.operator.Burst, "kube-api-burst", 100, "burst above --kube-api-qps the operator may send to kcp")
+	fs.Float64Var(&c.qps, "kube-api-qps", 50, "client-go rate limit of each client the operator makes towards kcp (queries per second)")
+	fs.IntVar(&c.operator.Burst, "kube-api-burst", 100, "burst above --kube-api-qps for each of those clients")
 	fs.IntVar(&c.operator.Workers, "concurrent-workers", 5, "reconciles that each controller runs at once, across all workspaces")
 	fs.StringVar(&c.ctrl.ClusterResourceNamespace, "cluster-resource-namespace", "cert-manager",
 		"namespace, in every workspace, that holds ClusterIssuer Secrets and the default CA")

@@ -26,8 +26,10 @@ func readiness(ctx context.Context, s *state) (reconcile.Result, error) {
 	}
 	before := s.crt.Status.DeepCopy()
 	unclaimed := false
-	if in.Secret == nil {
-		// No Secret in the cache: not issued yet, or the binding keeps Secrets from us.
+	if in.Secret == nil && !cmapiutil.CertificateHasCondition(s.crt, issuingTrue) {
+		// No Secret in the cache and no issuance under way: perhaps the binding keeps
+		// Secrets from us. While issuing, the trigger has already read the Secret live,
+		// so the hot path of a first issuance makes no extra read here.
 		_, err := s.liveSecret(ctx)
 		unclaimed = apierrors.IsForbidden(err)
 	}
