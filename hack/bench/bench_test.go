@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"sync/atomic"
 	"testing"
 )
@@ -50,9 +51,31 @@ func TestSumAddsMatchingSamples(t *testing.T) {
 		`rest_client_requests_total{code="201",host="h",method="POST"}`: 3,
 		`rest_client_requests_total{code="200",host="h",method="GET"}`:  100,
 		`rest_client_requests_total{code="200",host="h",method="PUT"}`:  2,
-		`workqueue_depth{name="certificates-trigger"}`:                  1,
+		`workqueue_depth{name="certificates"}`:                          1,
 	}
 	if got := sum(m, "rest_client_requests_total{", `method="POST"`, `method="PUT"`); got != 5 {
 		t.Errorf("writes = %v, want 5", got)
+	}
+}
+
+func TestKCPRequestsPerIssuance(t *testing.T) {
+	m, err := parseMetrics(strings.NewReader(`# HELP apiserver_request_total x
+apiserver_request_total{code="201",component="apiserver",dry_run="",group="",resource="secrets",scope="namespace",subresource="",verb="POST",version="v1"} 30
+apiserver_request_total{code="200",component="apiserver",dry_run="",group="cert-manager.io",resource="certificates",scope="namespace",subresource="status",verb="PUT",version="v1"} 12
+apiserver_request_total{code="409",component="apiserver",dry_run="",group="cert-manager.io",resource="certificates",scope="namespace",subresource="status",verb="PUT",version="v1"} 2
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sample := `apiserver_request_total{code="201",component="apiserver",dry_run="",group="",resource="secrets",scope="namespace",subresource="",verb="POST",version="v1"}`
+	if m[sample] != 30 || label(sample, "resource") != "secrets" || label(sample, "subresource") != "" || label(sample, "source") != "" {
+		t.Fatalf("parsed %v; resource label %q", m, label(sample, "resource"))
+	}
+	before := map[string]float64{"POST secrets": 10, "PUT certificates/status": 4}
+	after := map[string]float64{"POST secrets": 30, "PUT certificates/status": 14, "GET namespaces": 0.4}
+	got := perIssuance(before, after, 10)
+	want := []RequestCount{{"POST secrets", 2}, {"PUT certificates/status", 1}}
+	if len(got) != 2 || got[0] != want[0] || got[1] != want[1] {
+		t.Fatalf("perIssuance = %v, want %v", got, want)
 	}
 }

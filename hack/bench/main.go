@@ -32,7 +32,8 @@ type options struct {
 	singles int
 	out     string
 	timeout time.Duration
-	args    []string // extra operator flags
+	profile time.Duration // kcp CPU profile at the start of the burst; 0: none
+	args    []string      // extra operator flags
 }
 
 func main() {
@@ -43,6 +44,7 @@ func main() {
 	flag.IntVar(&o.singles, "singles", 20, "Certificates issued one at a time for the single-issuance latency")
 	flag.StringVar(&o.out, "out", "bin/bench", "directory for results.json, plot.svg and the logs")
 	flag.DurationVar(&o.timeout, "timeout", 30*time.Minute, "give up on a run after this long")
+	flag.DurationVar(&o.profile, "kcp-profile", 20*time.Second, "record a kcp CPU profile this long from the start of the burst (0: none)")
 	operatorArgs := flag.String("operator-args", "", "more operator flags, space-separated")
 	flag.Parse()
 	for _, s := range strings.Split(*scales, ",") {

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"io"
@@ -24,6 +23,7 @@ type operatorProc struct {
 	cmd         *exec.Cmd
 	done        chan struct{}
 	metricsURL  string
+	pprofURL    string
 	bin, dir    string
 	kubeconfig  string
 	args        []string
@@ -45,14 +45,20 @@ func (p *operatorProc) start(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	pprofPort, err := freePort()
+	if err != nil {
+		return err
+	}
 	p.metricsURL = fmt.Sprintf("http://127.0.0.1:%d/metrics", port)
+	p.pprofURL = fmt.Sprintf("http://127.0.0.1:%d/debug/pprof", pprofPort)
 	log, err := os.Create(filepath.Join(p.dir, fmt.Sprintf("operator-%d.log", p.generations)))
 	if err != nil {
 		return err
 	}
 	p.generations++
 	args := append([]string{"--kubeconfig=" + p.kubeconfig, fmt.Sprintf("--metrics-bind-address=127.0.0.1:%d", port),
-		"--health-probe-bind-address=0", "--zap-log-level=error"}, p.args...)
+		"--health-probe-bind-address=0", "--zap-log-level=error",
+		fmt.Sprintf("--pprof-bind-address=127.0.0.1:%d", pprofPort)}, p.args...)
 	p.cmd = exec.Command(p.bin, args...)
 	p.cmd.Stdout, p.cmd.Stderr = log, log
 	if err := p.cmd.Start(); err != nil {
@@ -99,6 +105,30 @@ func (p *operatorProc) rssMB() float64 {
 	return 0
 }
 
+// liveHeapMB is the operator's heap after a full garbage collection (pprof's heap
+// profile with gc=1 runs one): what its caches and queues hold, without the garbage
+// and headroom that RSS also counts. The heap profile itself is kept in the run's
+// directory as operator-heap-<label>.pprof.
+func (p *operatorProc) liveHeapMB(label string) (float64, error) {
+	resp, err := http.Get(p.pprofURL + "/heap?gc=1")
+	if err != nil {
+		return 0, err
+	}
+	raw, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil {
+		return 0, err
+	}
+	if err := os.WriteFile(filepath.Join(p.dir, "operator-heap-"+label+".pprof"), raw, 0o644); err != nil {
+		return 0, err
+	}
+	m, err := p.metrics()
+	if err != nil {
+		return 0, err
+	}
+	return m["go_memstats_heap_alloc_bytes"] / (1 << 20), nil
+}
+
 // cpuSeconds is the process's user plus system CPU time from /proc.
 func (p *operatorProc) cpuSeconds() float64 { return cpuSeconds(p.cmd.Process.Pid) }
 
@@ -122,20 +152,7 @@ func (p *operatorProc) metrics() (map[string]float64, error) {
 		return nil, err
 	}
 	defer resp.Body.Close()
-	out := map[string]float64{}
-	sc := bufio.NewScanner(io.LimitReader(resp.Body, 64<<20))
-	sc.Buffer(make([]byte, 1<<20), 1<<20)
-	for sc.Scan() {
-		line := sc.Text()
-		if line == "" || line[0] == '#' {
-			continue
-		}
-		i := strings.LastIndexByte(line, ' ')
-		if v, err := strconv.ParseFloat(line[i+1:], 64); err == nil {
-			out[line[:i]] = v
-		}
-	}
-	return out, sc.Err()
+	return parseMetrics(resp.Body)
 }
 
 // writes counts the operator's API writes so far (client-go's rest_client_requests_total
@@ -181,7 +198,7 @@ func restart(ctx context.Context, e *env, accounts []account, certs int) (float6
 	want := float64(certs + len(accounts)) // and each account's default CA
 	for {
 		m, err := e.operator.metrics()
-		if err == nil && sum(m, "controller_runtime_reconcile_total{", `controller="certificates-trigger"`) >= want &&
+		if err == nil && sum(m, "controller_runtime_reconcile_total{", `controller="certificates"`) >= want &&
 			sum(m, "workqueue_depth{", `name="certificates-`) == 0 {
 			break
 		}

@@ -44,12 +44,22 @@ func printTable(out io.Writer, rep Report, r Result) {
 	row("machine busy during burst (operator+kcp)", busy*100, "%", 0, "")
 	row("operator RSS idle", r.RSSIdleMB, "MB", 0, "")
 	row("operator RSS peak", r.RSSPeakMB, "MB", 0, "")
-	row("RSS per certificate", r.RSSPerCertKB, "KB", 0, "")
+	row("RSS per certificate (peak above idle)", r.RSSPerCertKB, "KB", 0, "")
+	row("live heap idle", r.HeapIdleMB, "MB", 0, "")
+	row("live heap after burst", r.HeapMB, "MB", 0, "")
+	row("live heap per certificate", r.HeapPerCertKB, "KB", 0, "")
 	row("onboarding p50 (Bound to Ready)", r.OnboardingP50Seconds, "s", 0, "")
 	row("onboarding p99", r.OnboardingP99Seconds, "s", 0, "")
 	row("restart: all reconciled", r.RestartSeconds, "s", 0, "")
 	row("restart: new CertificateRequests", float64(r.RestartNewCRs), "", 0, "")
 	tw.Flush()
+	fmt.Fprintln(out, "\nkcp requests per issuance during the burst (all clients):")
+	for _, rc := range r.KCPRequests {
+		fmt.Fprintf(out, "  %6.2f  %s\n", rc.PerIssuance, rc.Request)
+	}
+	if r.KCPProfile != "" {
+		fmt.Fprintf(out, "kcp CPU profile: go tool pprof -top %s\n", r.KCPProfile)
+	}
 }
 
 // plot draws burst latency (p50, p99) and RSS per certificate against the number of

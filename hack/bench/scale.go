@@ -42,11 +42,20 @@ type Result struct {
 	RSSIdleMB      float64 `json:"operatorRSSIdleMB"`
 	RSSPeakMB      float64 `json:"operatorRSSPeakMB"`
 	RSSPerCertKB   float64 `json:"operatorRSSPerCertificateKB"`
+	HeapIdleMB     float64 `json:"operatorLiveHeapIdleMB"`
+	HeapMB         float64 `json:"operatorLiveHeapAfterBurstMB"`
+	HeapPerCertKB  float64 `json:"operatorLiveHeapPerCertificateKB"`
 	CPUSeconds     float64 `json:"operatorCPUSecondsBurst"`
 	KCPCPUSeconds  float64 `json:"kcpCPUSecondsBurst"`
 	BurstSeconds   float64 `json:"burstSeconds"`
 	RestartSeconds float64 `json:"restartReconciledSeconds"`
 	RestartNewCRs  int     `json:"restartNewCertificateRequests"`
+
+	// KCPRequests is what kcp served during the burst, per issuance, from every client
+	// (the operator, and the benchmark's own creates and watches).
+	KCPRequests []RequestCount `json:"kcpRequestsPerIssuance"`
+	// KCPProfile is the file with kcp's CPU profile from the start of the burst.
+	KCPProfile string `json:"kcpProfile,omitempty"`
 }
 
 // env is one kcp with the provider bootstrapped and one operator process.
@@ -77,6 +86,9 @@ func runScale(ctx context.Context, o options, w int) (Result, Floor, error) {
 	}
 	time.Sleep(3 * time.Second)
 	res.RSSIdleMB = e.operator.rssMB()
+	if res.HeapIdleMB, err = e.operator.liveHeapMB("idle"); err != nil {
+		return res, floor, err
+	}
 
 	fmt.Printf("W=%d: ordering in all at once\n", w)
 	onboarding, err := orderAll(ctx, e.admin, accounts)
@@ -97,10 +109,37 @@ func runScale(ctx context.Context, o options, w int) (Result, Floor, error) {
 	if err != nil {
 		return res, floor, err
 	}
+	shardAdmin, err := e.server.ShardAdminConfig()
+	if err != nil {
+		return res, floor, err
+	}
+	probe, err := newKCPProbe(shardAdmin)
+	if err != nil {
+		return res, floor, err
+	}
+	requests0, err := probe.requests(ctx)
+	if err != nil {
+		return res, floor, err
+	}
+	profiled := make(chan error, 1)
+	if o.profile > 0 {
+		res.KCPProfile = filepath.Join(e.dir, "kcp-burst.pprof")
+		go func() { profiled <- probe.profile(ctx, o.profile, res.KCPProfile) }()
+	} else {
+		profiled <- nil
+	}
 	cpu0, kcpCPU0 := e.operator.cpuSeconds(), cpuSeconds(e.server.PID())
 	burst, err := issueWatchingRSS(ctx, e.operator, accounts, o.certs, o.key)
 	if err != nil {
 		return res, floor, err
+	}
+	requests1, err := probe.requests(ctx)
+	if err != nil {
+		return res, floor, err
+	}
+	res.KCPRequests = perIssuance(requests0, requests1, len(burst.latencies))
+	if err := <-profiled; err != nil {
+		return res, floor, fmt.Errorf("kcp profile: %w", err)
 	}
 	writes1, err := e.operator.writes()
 	if err != nil {
@@ -116,6 +155,10 @@ func runScale(ctx context.Context, o options, w int) (Result, Floor, error) {
 	res.WritesPerIssuance = (writes1 - writes0) / float64(len(burst.latencies))
 	res.RSSPeakMB = burst.peakRSSMB
 	res.RSSPerCertKB = (burst.peakRSSMB - res.RSSIdleMB) * 1024 / float64(res.Certs)
+	if res.HeapMB, err = e.operator.liveHeapMB("burst"); err != nil {
+		return res, floor, err
+	}
+	res.HeapPerCertKB = (res.HeapMB - res.HeapIdleMB) * 1024 / float64(res.Certs)
 
 	fmt.Printf("W=%d: restarting the operator\n", w)
 	res.RestartSeconds, res.RestartNewCRs, err = restart(ctx, e, accounts, res.Certs+o.singles)

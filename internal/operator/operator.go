@@ -16,7 +16,9 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"k8s.io/apimachinery/pkg/runtime"
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
+	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/rest"
+	"k8s.io/client-go/util/retry"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/cluster"
 	ctrlconfig "sigs.k8s.io/controller-runtime/pkg/config"
@@ -26,6 +28,7 @@ import (
 	ctrlmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
+	kcpprovider "github.com/kcp-dev/multicluster-provider/pkg/provider"
 	mcmanager "sigs.k8s.io/multicluster-runtime/pkg/manager"
 	"sigs.k8s.io/multicluster-runtime/pkg/multicluster"
 
@@ -70,6 +73,9 @@ type Options struct {
 	Controllers []Controller
 }
 
+// startupBackoff spans about 18 s.
+var startupBackoff = wait.Backoff{Duration: 250 * time.Millisecond, Factor: 2, Steps: 8, Cap: 5 * time.Second}
+
 // New builds the manager. cfg must point at the provider workspace (not at the virtual
 // workspace): the provider reads the endpoint slice there and swaps only the host for
 // the virtual workspace URLs it lists, so cfg's credentials must be valid on both.
@@ -81,7 +87,17 @@ func New(cfg *rest.Config, opts Options) (mcmanager.Manager, error) {
 		cfg = rest.CopyConfig(cfg)
 		cfg.QPS, cfg.Burst = opts.QPS, opts.Burst
 	}
-	p, err := newProvider(cfg, opts.EndpointSliceName, Scheme)
+	// The provider reads the endpoint slice as it is made. Right after a bootstrap kcp
+	// may not yet authorize the operator's new binding (its RBAC caches lag by a moment),
+	// so give kcp a few seconds before giving up, rather than leave that to a restart.
+	var p *kcpprovider.Provider
+	err := retry.OnError(startupBackoff, func(error) bool { return true }, func() error {
+		var err error
+		if p, err = newProvider(cfg, opts.EndpointSliceName, Scheme); err != nil {
+			log.Log.Info("Cannot read the APIExportEndpointSlice yet; retrying", "error", err.Error())
+		}
+		return err
+	})
 	if err != nil {
 		return nil, fmt.Errorf("creating the apiexport provider: %w", err)
 	}

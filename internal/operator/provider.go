@@ -27,11 +27,16 @@ import (
 )
 
 // newProvider is kcp's apiexport provider (the same options apiexport.New sets), with
-// one change: Secrets are cached only when they carry cert-manager's
-// controller.cert-manager.io/fao label. Every other type shares the provider's wildcard
-// cache. Without this, watching Secrets would cache every Secret of every tenant; with
-// it, only the Secrets this operator writes are, and a tenant's own Secrets (an issuer's
-// CA, a keystore password) are read live when needed.
+// one change: the controllers read through a cache of our own, one per virtual workspace
+// URL, instead of the provider's. It differs in two ways:
+//   - Secrets are cached only when they carry cert-manager's
+//     controller.cert-manager.io/fao label. Without this, watching Secrets would cache
+//     every Secret of every tenant; with it, only the Secrets this operator writes are,
+//     and a tenant's own Secrets (an issuer's CA, a keystore password) are read live.
+//   - managedFields are dropped from every object: nothing here reads them, and they are
+//     a good part of each cached Certificate, request and Secret.
+//
+// APIBindings still come from the provider's cache, which watches them anyway.
 func newProvider(cfg *rest.Config, endpointSlice string, scheme *runtime.Scheme) (*provider.Provider, error) {
 	f := &secretFilter{scheme: scheme, caches: map[string]mcpcache.WildcardCache{}}
 	return provider.NewProvider(cfg, endpointSlice, provider.Options{
@@ -58,25 +63,26 @@ type secretFilter struct {
 
 func (f *secretFilter) newCluster(cfg *rest.Config, name logicalcluster.Name, base mcpcache.WildcardCache,
 	scheme *runtime.Scheme, rec mcrecorder.EventRecorderGetter) (*mcpcache.ScopedCluster, error) {
-	secrets, err := f.secretsCache(cfg)
+	own, err := f.cache(cfg)
 	if err != nil {
 		return nil, err
 	}
-	return mcpcache.NewScopedCluster(cfg, name, &routedCache{WildcardCache: base, secrets: secrets, scheme: scheme}, scheme, rec)
+	return mcpcache.NewScopedCluster(cfg, name, &routedCache{WildcardCache: base, own: own, scheme: scheme}, scheme, rec)
 }
 
-func (f *secretFilter) secretsCache(cfg *rest.Config) (mcpcache.WildcardCache, error) {
+func (f *secretFilter) cache(cfg *rest.Config) (mcpcache.WildcardCache, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if c, ok := f.caches[cfg.Host]; ok {
 		return c, nil
 	}
 	c, err := mcpcache.NewWildcardCache(cfg, cache.Options{
-		Scheme:   f.scheme,
-		ByObject: map[client.Object]cache.ByObject{&corev1.Secret{}: {Label: ManagedSecretSelector}},
+		Scheme:           f.scheme,
+		DefaultTransform: cache.TransformStripManagedFields(),
+		ByObject:         map[client.Object]cache.ByObject{&corev1.Secret{}: {Label: ManagedSecretSelector}},
 	})
 	if err != nil {
-		return nil, fmt.Errorf("creating the Secret cache for %s: %w", cfg.Host, err)
+		return nil, fmt.Errorf("creating the cache for %s: %w", cfg.Host, err)
 	}
 	// It lives as long as the process, like the endpoint it serves.
 	go func() { _ = c.Start(context.Background()) }()
@@ -84,26 +90,27 @@ func (f *secretFilter) secretsCache(cfg *rest.Config) (mcpcache.WildcardCache, e
 	return c, nil
 }
 
-// routedCache sends Secrets to the filtered cache and everything else to the base.
+// routedCache sends APIBindings to the provider's cache (base) and everything else to
+// ours (own).
 type routedCache struct {
 	mcpcache.WildcardCache
-	secrets mcpcache.WildcardCache
-	scheme  *runtime.Scheme
+	own    mcpcache.WildcardCache
+	scheme *runtime.Scheme
 }
 
-var secretGVK = corev1.SchemeGroupVersion.WithKind("Secret")
+var bindingGVK = apisv1alpha1.SchemeGroupVersion.WithKind("APIBinding")
 
 func (c *routedCache) pick(obj runtime.Object) mcpcache.WildcardCache {
 	gvk, err := apiutil.GVKForObject(obj, c.scheme)
-	if err == nil && isSecret(gvk) {
-		return c.secrets
+	if err == nil && isBinding(gvk) {
+		return c.WildcardCache
 	}
-	return c.WildcardCache
+	return c.own
 }
 
-func isSecret(gvk schema.GroupVersionKind) bool {
+func isBinding(gvk schema.GroupVersionKind) bool {
 	gvk.Kind = strings.TrimSuffix(gvk.Kind, "List")
-	return gvk == secretGVK
+	return gvk == bindingGVK
 }
 
 func (c *routedCache) GetInformer(ctx context.Context, obj client.Object, opts ...cache.InformerGetOption) (cache.Informer, error) {
@@ -111,10 +118,10 @@ func (c *routedCache) GetInformer(ctx context.Context, obj client.Object, opts .
 }
 
 func (c *routedCache) GetInformerForKind(ctx context.Context, gvk schema.GroupVersionKind, opts ...cache.InformerGetOption) (cache.Informer, error) {
-	if isSecret(gvk) {
-		return c.secrets.GetInformerForKind(ctx, gvk, opts...)
+	if isBinding(gvk) {
+		return c.WildcardCache.GetInformerForKind(ctx, gvk, opts...)
 	}
-	return c.WildcardCache.GetInformerForKind(ctx, gvk, opts...)
+	return c.own.GetInformerForKind(ctx, gvk, opts...)
 }
 
 func (c *routedCache) GetSharedInformer(obj runtime.Object) (k8scache.SharedIndexInformer, schema.GroupVersionKind, apimeta.RESTScopeName, error) {
@@ -130,5 +137,5 @@ func (c *routedCache) RemoveInformer(ctx context.Context, obj client.Object) err
 }
 
 func (c *routedCache) WaitForCacheSync(ctx context.Context) bool {
-	return c.WildcardCache.WaitForCacheSync(ctx) && c.secrets.WaitForCacheSync(ctx)
+	return c.WildcardCache.WaitForCacheSync(ctx) && c.own.WaitForCacheSync(ctx)
 }

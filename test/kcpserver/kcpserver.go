@@ -127,12 +127,18 @@ func (s *Server) KubeconfigPath() string { return filepath.Join(s.Dir, "admin.ku
 
 // Config returns admin credentials for kcp. Its host has no workspace path; scope it
 // with kcp.ForPath.
-func (s *Server) Config() (*rest.Config, error) {
+func (s *Server) Config() (*rest.Config, error) { return s.contextConfig("base") }
+
+// ShardAdminConfig returns the shard admin's (system:masters) credentials, for what
+// only the shard serves: /metrics and /debug/pprof.
+func (s *Server) ShardAdminConfig() (*rest.Config, error) { return s.contextConfig("shard-base") }
+
+func (s *Server) contextConfig(name string) (*rest.Config, error) {
 	raw, err := clientcmd.LoadFromFile(s.KubeconfigPath())
 	if err != nil {
 		return nil, err
 	}
-	cfg, err := clientcmd.NewNonInteractiveClientConfig(*raw, "base", nil, nil).ClientConfig()
+	cfg, err := clientcmd.NewNonInteractiveClientConfig(*raw, name, nil, nil).ClientConfig()
 	if err != nil {
 		return nil, err
 	}

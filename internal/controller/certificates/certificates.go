@@ -1,5 +1,5 @@
 // Package certificates issues Certificates in every workspace with cert-manager's
-// semantics. Like cert-manager it is split by concern, one controller each:
+// semantics. Like cert-manager it is split by concern, one step each:
 //
 //   - trigger: decides, in cert-manager's order of reasons, that a Certificate needs
 //     issuing, and sets Issuing=True (cmctl renew sets it by hand);
@@ -8,6 +8,14 @@
 //   - issuing: writes the signed result into the Secret, or records the failure;
 //   - readiness: keeps Ready, notBefore, notAfter and renewalTime;
 //   - revisionmanager: prunes CertificateRequests beyond revisionHistoryLimit.
+//
+// Unlike cert-manager, the steps are not six controllers but one, which runs them in
+// this order on one copy of the Certificate and writes its status once. Through a kcp
+// virtual workspace every request costs the server an authorization and a forward, and
+// every hop between controllers waits for a watch event: one controller makes a first
+// issuance two status writes and three hops instead of five and six, and its steps can
+// never conflict with each other. Each step still acts only on what it sees, so any
+// reconcile may stop after any write and the next one carries on.
 //
 // The decisions themselves are pure functions in internal/issuance.
 package certificates
@@ -18,6 +26,7 @@ import (
 
 	cmapi "github.com/cert-manager/cert-manager/pkg/apis/certmanager/v1"
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -31,41 +40,33 @@ import (
 	"github.com/platform-mesh/cert-manager-msp/internal/issuance"
 )
 
-// step is one concern's reconcile, given the Certificate and what surrounds it.
+// step is one concern's part of a reconcile. It changes s.crt.Status in memory (the
+// reconcile writes it once, after the last step) and may write other objects itself.
 type step func(ctx context.Context, s *state) (reconcile.Result, error)
 
-// Setup registers the six Certificate controllers.
+// steps run in this order: a step sees what the ones before it decided.
+var steps = []step{trigger, keyManager, requestManager, issuing, readiness, revisionManager}
+
+// Setup registers the Certificate controller.
 func Setup(mgr mcmanager.Manager, opts controller.Options) error {
-	for name, fn := range map[string]step{
-		"certificates-trigger":          trigger,
-		"certificates-key-manager":      keyManager,
-		"certificates-request-manager":  requestManager,
-		"certificates-issuing":          issuing,
-		"certificates-readiness":        readiness,
-		"certificates-revision-manager": revisionManager,
-	} {
-		err := mcbuilder.ControllerManagedBy(mgr).
-			Named(name).
-			For(&cmapi.Certificate{}).
-			Owns(&cmapi.CertificateRequest{}).
-			Watches(&corev1.Secret{}, controller.MapInWorkspace(certificatesForSecret)).
-			Complete(&reconciler{mgr: mgr, opts: opts, name: name, step: fn})
-		if err != nil {
-			return err
-		}
-	}
-	return nil
+	return mcbuilder.ControllerManagedBy(mgr).
+		Named(ControllerName).
+		For(&cmapi.Certificate{}).
+		Owns(&cmapi.CertificateRequest{}).
+		Watches(&corev1.Secret{}, controller.MapInWorkspace(certificatesForSecret)).
+		Complete(&reconciler{mgr: mgr, opts: opts})
 }
+
+// ControllerName names the controller in logs and metrics.
+const ControllerName = "certificates"
 
 type reconciler struct {
 	mgr  mcmanager.Manager
 	opts controller.Options
-	name string
-	step step
 }
 
 func (r *reconciler) Reconcile(ctx context.Context, req mcreconcile.Request) (reconcile.Result, error) {
-	ws, err := controller.GetWorkspace(ctx, r.mgr, req.ClusterName, "cert-manager-"+r.name)
+	ws, err := controller.GetWorkspace(ctx, r.mgr, req.ClusterName, "cert-manager-"+ControllerName)
 	if err != nil {
 		return reconcile.Result{}, err
 	}
@@ -73,13 +74,33 @@ func (r *reconciler) Reconcile(ctx context.Context, req mcreconcile.Request) (re
 	if err := ws.Client.Get(ctx, req.NamespacedName, crt); err != nil {
 		return reconcile.Result{}, client.IgnoreNotFound(err)
 	}
-	s := &state{ws: ws, opts: r.opts, crt: crt, now: r.opts.Clock.Now()}
-	res, err := r.step(ctx, s)
+	s := &state{ws: ws, opts: r.opts, crt: crt, now: r.opts.Clock.Now(), written: map[string]*corev1.Secret{}}
+	before := crt.Status.DeepCopy()
+	res, err := run(ctx, s)
+	if err == nil && !equality.Semantic.DeepEqual(before, &crt.Status) {
+		err = s.ws.Client.Status().Update(ctx, crt)
+	}
 	if apierrors.IsConflict(err) {
 		// Someone else wrote first; the watch brings the new version.
 		return reconcile.Result{RequeueAfter: time.Second}, nil
 	}
 	return res, err
+}
+
+// run runs every step and returns the soonest requeue any of them asked for. It stops at
+// the first error: the status is then not written, and the retry starts over.
+func run(ctx context.Context, s *state) (reconcile.Result, error) {
+	var res reconcile.Result
+	for _, st := range steps {
+		r, err := st(ctx, s)
+		if err != nil {
+			return reconcile.Result{}, err
+		}
+		if r.RequeueAfter > 0 && (res.RequeueAfter == 0 || r.RequeueAfter < res.RequeueAfter) {
+			res.RequeueAfter = r.RequeueAfter
+		}
+	}
+	return res, nil
 }
 
 // state is a Certificate and lazily loaded views of what surrounds it.
@@ -88,6 +109,9 @@ type state struct {
 	opts controller.Options
 	crt  *cmapi.Certificate
 	now  time.Time
+	// written holds the Secrets this reconcile has written, by name: later steps read
+	// them here, since the cache may not show them yet.
+	written map[string]*corev1.Secret
 }
 
 // secret is the Certificate's Secret, or nil when it does not exist.
@@ -127,6 +151,9 @@ func (s *state) liveGet(ctx context.Context, name string) (*corev1.Secret, error
 }
 
 func (s *state) get(ctx context.Context, name string) (*corev1.Secret, error) {
+	if w, ok := s.written[name]; ok {
+		return w, nil
+	}
 	secret := &corev1.Secret{}
 	err := s.ws.Client.Get(ctx, client.ObjectKey{Namespace: s.crt.Namespace, Name: name}, secret)
 	if apierrors.IsNotFound(err) {
@@ -177,10 +204,6 @@ func (s *state) input(ctx context.Context) (issuance.Input, error) {
 		return issuance.Input{}, err
 	}
 	return issuance.Input{Certificate: s.crt, Secret: secret, CurrentRequest: current, Now: s.now}, nil
-}
-
-func (s *state) updateStatus(ctx context.Context) error {
-	return s.ws.Client.Status().Update(ctx, s.crt)
 }
 
 // certificatesForSecret maps a managed Secret to the Certificates that name it, and a

@@ -43,7 +43,7 @@ func issuing(ctx context.Context, s *state) (reconcile.Result, error) {
 		if failedBeforeIssuing(s.crt, cr) {
 			return reconcile.Result{}, nil // an earlier attempt's; the request manager replaces it
 		}
-		return reconcile.Result{}, failIssuance(ctx, s, msg)
+		return reconcile.Result{}, failIssuance(s, msg)
 	}
 	if !cmapiutil.CertificateRequestHasCondition(cr, readyTrue) || len(cr.Status.Certificate) == 0 {
 		return reconcile.Result{}, nil // still being signed
@@ -53,7 +53,7 @@ func issuing(ctx context.Context, s *state) (reconcile.Result, error) {
 		return reconcile.Result{}, err
 	}
 	if err := checkSignedForKey(cr.Status.Certificate, keySecret); err != nil {
-		return reconcile.Result{}, failIssuance(ctx, s, err.Error())
+		return reconcile.Result{}, failIssuance(s, err.Error())
 	}
 	secret, err := renderSecret(ctx, s, issuance.SecretContents{
 		PrivateKey: keySecret.Data[corev1.TLSPrivateKeyKey], Certificate: cr.Status.Certificate, CA: cr.Status.CA,
@@ -63,24 +63,19 @@ func issuing(ctx context.Context, s *state) (reconcile.Result, error) {
 	case errors.As(err, &pwErr):
 		return reconcile.Result{}, err // the consumer can fix it; keep what was signed and retry
 	case err != nil:
-		return reconcile.Result{}, failIssuance(ctx, s, err.Error())
+		return reconcile.Result{}, failIssuance(s, err.Error())
 	}
 	if err := applySecret(ctx, s, secret); err != nil {
 		return reconcile.Result{}, err
 	}
+	s.written[*secret.Name] = &corev1.Secret{ObjectMeta: metav1.ObjectMeta{
+		Namespace: *secret.Namespace, Name: *secret.Name, Labels: secret.Labels, Annotations: secret.Annotations,
+	}, Data: secret.Data}
 	s.crt.Status.Revision = &revision
 	s.crt.Status.NextPrivateKeySecretName = nil
 	s.crt.Status.LastFailureTime = nil
 	s.crt.Status.FailedIssuanceAttempts = nil
 	cmapiutil.RemoveCertificateCondition(s.crt, cmapi.CertificateConditionIssuing)
-	// Readiness in the same write, on the Secret as written: the readiness controller
-	// would only repeat it.
-	setReadiness(s, issuance.Input{Certificate: s.crt, Now: s.now, CurrentRequest: cr, Secret: &corev1.Secret{
-		ObjectMeta: metav1.ObjectMeta{Annotations: secret.Annotations}, Data: secret.Data,
-	}})
-	if err := s.updateStatus(ctx); err != nil {
-		return reconcile.Result{}, err
-	}
 	s.ws.Recorder.Event(s.crt, corev1.EventTypeNormal, "Issuing", "The certificate has been successfully issued")
 	return requeueAtRenewal(s)
 }
@@ -208,15 +203,12 @@ func checkSignedForKey(certPEM []byte, keySecret *corev1.Secret) error {
 
 // failIssuance ends an issuance that cannot succeed: Issuing=False (reason Failed),
 // lastFailureTime and failedIssuanceAttempts set, so that the trigger backs off.
-func failIssuance(ctx context.Context, s *state, message string) error {
+func failIssuance(s *state, message string) error {
 	msg := "The certificate request has failed to complete and will be retried: " + message
 	cmapiutil.SetCertificateCondition(s.crt, s.crt.Generation, cmapi.CertificateConditionIssuing, cmmeta.ConditionFalse, "Failed", msg)
 	s.crt.Status.LastFailureTime = ptr.To(metav1.NewTime(s.now))
 	s.crt.Status.FailedIssuanceAttempts = ptr.To(ptr.Deref(s.crt.Status.FailedIssuanceAttempts, 0) + 1)
 	s.crt.Status.NextPrivateKeySecretName = nil
-	if err := s.updateStatus(ctx); err != nil {
-		return err
-	}
 	s.ws.Recorder.Event(s.crt, corev1.EventTypeWarning, "Failed", msg)
 	return nil
 }

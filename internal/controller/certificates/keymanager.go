@@ -10,14 +10,11 @@ import (
 	cmapi "github.com/cert-manager/cert-manager/pkg/apis/certmanager/v1"
 	"github.com/cert-manager/cert-manager/pkg/util/pki"
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	corev1ac "k8s.io/client-go/applyconfigurations/core/v1"
-	metav1ac "k8s.io/client-go/applyconfigurations/meta/v1"
-	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
-	"github.com/platform-mesh/cert-manager-msp/internal/controller"
 	"github.com/platform-mesh/cert-manager-msp/internal/issuance"
 )
 
@@ -29,27 +26,17 @@ func keyManager(ctx context.Context, s *state) (reconcile.Result, error) {
 		return reconcile.Result{}, deleteNextKeys(ctx, s)
 	}
 	name := nextKeySecretName(s.crt)
-	existing, err := s.get(ctx, name)
+	secret, err := s.get(ctx, name)
 	if err != nil {
 		return reconcile.Result{}, err
 	}
-	if _, ok := nextKey(s.crt, existing); !ok {
-		// The cache can lag the key this controller stored a moment ago. Storing again
-		// would replace the key that a CertificateRequest may already be signed for, and
-		// the signer would then find that the CSR does not match: read kcp first.
-		if existing, err = s.liveGet(ctx, name); err != nil {
+	if _, ok := nextKey(s.crt, secret); !ok {
+		if secret, err = storeNextKey(ctx, s, name, secret); err != nil {
 			return reconcile.Result{}, err
 		}
 	}
-	if _, ok := nextKey(s.crt, existing); !ok {
-		if err := storeNextKey(ctx, s, name); err != nil {
-			return reconcile.Result{}, err
-		}
-	}
-	if ptr.Deref(s.crt.Status.NextPrivateKeySecretName, "") != name {
-		s.crt.Status.NextPrivateKeySecretName = &name
-		return reconcile.Result{}, s.updateStatus(ctx)
-	}
+	s.written[name] = secret
+	s.crt.Status.NextPrivateKeySecretName = &name
 	return reconcile.Result{}, nil
 }
 
@@ -73,30 +60,63 @@ func nextKey(crt *cmapi.Certificate, s *corev1.Secret) (crypto.Signer, bool) {
 	return key, true
 }
 
-func storeNextKey(ctx context.Context, s *state, name string) error {
+// storeNextKey stores a new next private key, unless kcp already holds one that fits:
+// the cache can lag the key stored a moment ago, and replacing that key would leave a
+// CertificateRequest signed for a key that no longer exists. So it only creates (which
+// fails if the Secret exists), and replaces a key only after reading it from kcp.
+func storeNextKey(ctx context.Context, s *state, name string, cached *corev1.Secret) (*corev1.Secret, error) {
+	if cached == nil {
+		fresh, err := newKeySecret(ctx, s, name)
+		if err != nil {
+			return nil, err
+		}
+		if err = s.ws.Client.Create(ctx, fresh); !apierrors.IsAlreadyExists(err) {
+			return fresh, err
+		}
+	}
+	live, err := s.liveGet(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	if _, ok := nextKey(s.crt, live); ok {
+		return live, nil
+	}
+	fresh, err := newKeySecret(ctx, s, name)
+	if err != nil {
+		return nil, err
+	}
+	if live == nil {
+		return fresh, s.ws.Client.Create(ctx, fresh)
+	}
+	fresh.ResourceVersion = live.ResourceVersion // replace only what was read
+	return fresh, s.ws.Client.Update(ctx, fresh)
+}
+
+// newKeySecret is a temporary Secret holding a new private key for crt's next issuance.
+func newKeySecret(ctx context.Context, s *state, name string) (*corev1.Secret, error) {
 	current, err := s.secret(ctx)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	key, err := issuance.NextPrivateKey(s.crt, current)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	pemKey, err := issuance.EncodePrivateKey(s.crt, key)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	owner := metav1.NewControllerRef(s.crt, issuance.CertificateGVK)
-	secret := corev1ac.Secret(name, s.crt.Namespace).
-		WithLabels(map[string]string{
-			cmapi.IsNextPrivateKeySecretLabelKey:      "true",
-			cmapi.PartOfCertManagerControllerLabelKey: "true",
-		}).
-		WithOwnerReferences(metav1ac.OwnerReference().
-			WithAPIVersion(owner.APIVersion).WithKind(owner.Kind).WithName(owner.Name).WithUID(owner.UID).
-			WithController(true).WithBlockOwnerDeletion(true)).
-		WithData(map[string][]byte{corev1.TLSPrivateKeyKey: pemKey})
-	return s.ws.Client.Apply(ctx, secret, client.FieldOwner(controller.FieldManager), client.ForceOwnership)
+	return &corev1.Secret{
+		ObjectMeta: metav1.ObjectMeta{
+			Namespace: s.crt.Namespace, Name: name,
+			Labels: map[string]string{
+				cmapi.IsNextPrivateKeySecretLabelKey:      "true",
+				cmapi.PartOfCertManagerControllerLabelKey: "true",
+			},
+			OwnerReferences: []metav1.OwnerReference{*metav1.NewControllerRef(s.crt, issuance.CertificateGVK)},
+		},
+		Data: map[string][]byte{corev1.TLSPrivateKeyKey: pemKey},
+	}, nil
 }
 
 // deleteNextKeys removes the temporary key Secrets this Certificate owns.

@@ -8,7 +8,6 @@ import (
 	cmmeta "github.com/cert-manager/cert-manager/pkg/apis/meta/v1"
 	"github.com/cert-manager/cert-manager/pkg/util/pki"
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
@@ -24,7 +23,6 @@ func readiness(ctx context.Context, s *state) (reconcile.Result, error) {
 	if err != nil {
 		return reconcile.Result{}, err
 	}
-	before := s.crt.Status.DeepCopy()
 	unclaimed := false
 	if in.Secret == nil && !cmapiutil.CertificateHasCondition(s.crt, issuingTrue) {
 		// No Secret in the cache and no issuance under way: perhaps the binding keeps
@@ -38,11 +36,6 @@ func readiness(ctx context.Context, s *state) (reconcile.Result, error) {
 			ReasonSecretsClaimNotAccepted, secretsClaimMessage)
 	} else {
 		setReadiness(s, in)
-	}
-	if !equality.Semantic.DeepEqual(before, &s.crt.Status) {
-		if err := s.updateStatus(ctx); err != nil {
-			return reconcile.Result{}, err
-		}
 	}
 	if unclaimed {
 		return reconcile.Result{RequeueAfter: unclaimedRetry}, nil

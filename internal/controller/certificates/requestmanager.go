@@ -46,7 +46,7 @@ func requestManager(ctx context.Context, s *state) (reconcile.Result, error) {
 	}
 	cr, err := issuance.NewRequest(s.crt, key, revision, keySecret.Name)
 	if errors.Is(err, issuance.ErrInvalidSpec) {
-		return reconcile.Result{}, failIssuance(ctx, s, fmt.Sprintf("Failed to generate a CSR from the spec: %v", err))
+		return reconcile.Result{}, failIssuance(s, fmt.Sprintf("Failed to generate a CSR from the spec: %v", err))
 	}
 	if err != nil {
 		return reconcile.Result{}, err

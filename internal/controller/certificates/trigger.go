@@ -17,7 +17,7 @@ import (
 	"github.com/platform-mesh/cert-manager-msp/internal/issuance"
 )
 
-// trigger sets Issuing=True when the first failing check of the trigger chain says so,
+// trigger sets Issuing=True (in memory, written after the last step) when the first failing check of the trigger chain says so,
 // unless the Certificate is already issuing, is backing off after a failure, or shares
 // its Secret with an older Certificate. Otherwise it comes back at the renewal time.
 func trigger(ctx context.Context, s *state) (reconcile.Result, error) {
@@ -61,12 +61,10 @@ func trigger(ctx context.Context, s *state) (reconcile.Result, error) {
 		return requeueAtRenewal(s)
 	}
 	if errs := issuance.ValidateSpec(s.crt); len(errs) > 0 {
-		return reconcile.Result{}, refuseInvalidSpec(ctx, s, strings.Join(errs, "; "))
+		refuseInvalidSpec(s, strings.Join(errs, "; "))
+		return reconcile.Result{}, nil
 	}
 	cmapiutil.SetCertificateCondition(s.crt, s.crt.Generation, cmapi.CertificateConditionIssuing, cmmeta.ConditionTrue, verdict.Reason, verdict.Message)
-	if err := s.updateStatus(ctx); err != nil {
-		return reconcile.Result{}, err
-	}
 	s.ws.Recorder.Event(s.crt, corev1.EventTypeNormal, "Issuing", verdict.Message)
 	return reconcile.Result{}, nil
 }
@@ -102,15 +100,11 @@ func secretOwner(ctx context.Context, s *state, secret *corev1.Secret) (string, 
 // refuseInvalidSpec records, once per spec generation, that the spec is not issued as it
 // stands: Issuing=False with reason InvalidSpec and a message naming the fields. Fixing
 // the spec issues at once; there is no backoff for this.
-func refuseInvalidSpec(ctx context.Context, s *state, message string) error {
+func refuseInvalidSpec(s *state, message string) {
 	cond := cmapiutil.GetCertificateCondition(s.crt, cmapi.CertificateConditionIssuing)
 	if cond != nil && cond.Reason == issuance.ReasonInvalidSpec && cond.Message == message && cond.ObservedGeneration == s.crt.Generation {
-		return nil
+		return
 	}
 	cmapiutil.SetCertificateCondition(s.crt, s.crt.Generation, cmapi.CertificateConditionIssuing, cmmeta.ConditionFalse, issuance.ReasonInvalidSpec, message)
-	if err := s.updateStatus(ctx); err != nil {
-		return err
-	}
 	s.ws.Recorder.Event(s.crt, corev1.EventTypeWarning, issuance.ReasonInvalidSpec, message)
-	return nil
 }
