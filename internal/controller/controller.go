@@ -7,6 +7,7 @@ package controller
 import (
 	"context"
 	"fmt"
+	mccontroller "sigs.k8s.io/multicluster-runtime/pkg/controller"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -39,6 +40,16 @@ type Options struct {
 	InstanceID string
 	// Clock is real time in production and a fake one in tests.
 	Clock clock.PassiveClock
+	// Workers is how many reconciles each controller runs at once, across all
+	// workspaces; 0 means one.
+	Workers int
+}
+
+// ControllerOptions are what every controller here is built with. multicluster-runtime's
+// builder does not take the manager's MaxConcurrentReconciles (controller-runtime's does),
+// so each controller sets it itself.
+func (o Options) ControllerOptions() mccontroller.Options {
+	return mccontroller.Options{MaxConcurrentReconciles: o.Workers}
 }
 
 // FieldManager owns what the operator applies server-side.

@@ -21,7 +21,6 @@ import (
 	"k8s.io/client-go/util/retry"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/cluster"
-	ctrlconfig "sigs.k8s.io/controller-runtime/pkg/config"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	"sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/manager"
@@ -65,10 +64,8 @@ type Options struct {
 	RenewDeadline           time.Duration
 	RetryPeriod             time.Duration
 	// QPS and Burst limit the operator's client towards kcp (client-go's token bucket);
-	// Workers is how many reconciles of one controller run at once.
-	QPS     float32
-	Burst   int
-	Workers int
+	QPS   float32
+	Burst int
 	// Controllers are registered in order.
 	Controllers []Controller
 }
@@ -106,7 +103,6 @@ func New(cfg *rest.Config, opts Options) (mcmanager.Manager, error) {
 		Metrics:                 metricsserver.Options{BindAddress: opts.MetricsAddr},
 		HealthProbeBindAddress:  opts.HealthAddr,
 		PprofBindAddress:        opts.PprofAddr,
-		Controller:              ctrlconfig.Controller{MaxConcurrentReconciles: opts.Workers},
 		LeaderElection:          opts.LeaderElection,
 		LeaderElectionID:        "cert-manager-msp",
 		LeaderElectionNamespace: opts.LeaderElectionNamespace,

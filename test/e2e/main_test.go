@@ -159,6 +159,7 @@ func startSharedOperator() (stop func(), err error) {
 		ApproveRequests:          true,
 		InstanceID:               instanceID,
 		Clock:                    clock.RealClock{},
+		Workers:                  5, // the binary's default: the tests run with reconciles in parallel
 	}
 	mgr, err := operator.New(providerConfig(), operator.Options{
 		MetricsAddr: "0", HealthAddr: "0", Controllers: operator.Controllers(opts, true),

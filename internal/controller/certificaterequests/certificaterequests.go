@@ -43,6 +43,7 @@ const (
 func Setup(mgr mcmanager.Manager, opts controller.Options) error {
 	r := &reconciler{mgr: mgr, opts: opts}
 	b := mcbuilder.ControllerManagedBy(mgr).
+		WithOptions(opts.ControllerOptions()).
 		Named("certificaterequests").
 		For(&cmapi.CertificateRequest{}).
 		Watches(&cmapi.Issuer{}, controller.MapInWorkspace(requestsForIssuer)).

@@ -50,6 +50,7 @@ var steps = []step{trigger, keyManager, requestManager, issuing, readiness, revi
 // Setup registers the Certificate controller.
 func Setup(mgr mcmanager.Manager, opts controller.Options) error {
 	return mcbuilder.ControllerManagedBy(mgr).
+		WithOptions(opts.ControllerOptions()).
 		Named(ControllerName).
 		For(&cmapi.Certificate{}).
 		Owns(&cmapi.CertificateRequest{}).

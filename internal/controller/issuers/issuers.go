@@ -36,6 +36,7 @@ func Setup(mgr mcmanager.Manager, opts controller.Options) error {
 	for _, kind := range []kind{issuerKind(opts), clusterIssuerKind(opts)} {
 		r := &reconciler{mgr: mgr, opts: opts, kind: kind}
 		err := mcbuilder.ControllerManagedBy(mgr).
+			WithOptions(opts.ControllerOptions()).
 			Named(kind.name).
 			For(kind.newObject()).
 			Watches(&corev1.Secret{}, controller.MapInWorkspace(r.issuersUsingSecret)).

@@ -48,6 +48,7 @@ const caDuration = 10 * 365 * 24 * time.Hour
 func Setup(mgr mcmanager.Manager, opts controller.Options) error {
 	r := &reconciler{mgr: mgr, ns: opts.ClusterResourceNamespace}
 	return mcbuilder.ControllerManagedBy(mgr).
+		WithOptions(opts.ControllerOptions()).
 		Named("onboarding").
 		For(&apisv1alpha1.APIBinding{}).
 		Watches(&cmapi.ClusterIssuer{}, controller.MapInWorkspace(r.bindingsIfDefault)).
