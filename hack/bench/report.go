@@ -50,6 +50,7 @@ func printTable(out io.Writer, rep Report, r Result) {
 	row("live heap per certificate", r.HeapPerCertKB, "KB", 0, "")
 	row("onboarding p50 (Bound to Ready)", r.OnboardingP50Seconds, "s", 0, "")
 	row("onboarding p99", r.OnboardingP99Seconds, "s", 0, "")
+	row("onboarding one at a time p50", r.OnboardingOneP50Seconds, "s", 0, "")
 	row("restart: all reconciled", r.RestartSeconds, "s", 0, "")
 	row("restart: new CertificateRequests", float64(r.RestartNewCRs), "", 0, "")
 	tw.Flush()

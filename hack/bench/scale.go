@@ -38,6 +38,9 @@ type Result struct {
 
 	OnboardingP50Seconds float64 `json:"onboardingP50Seconds"`
 	OnboardingP99Seconds float64 `json:"onboardingP99Seconds"`
+	// OnboardingOneP50Seconds is onboarding one workspace at a time, into an operator
+	// that already serves the others.
+	OnboardingOneP50Seconds float64 `json:"onboardingOneAtATimeP50Seconds"`
 
 	RSSIdleMB      float64 `json:"operatorRSSIdleMB"`
 	RSSPeakMB      float64 `json:"operatorRSSPeakMB"`
@@ -57,6 +60,9 @@ type Result struct {
 	// KCPProfile is the file with kcp's CPU profile from the start of the burst.
 	KCPProfile string `json:"kcpProfile,omitempty"`
 }
+
+// oneAtATime is how many more workspaces order one after another, after the W at once.
+const oneAtATime = 5
 
 // env is one kcp with the provider bootstrapped and one operator process.
 type env struct {
@@ -80,10 +86,12 @@ func runScale(ctx context.Context, o options, w int) (Result, Floor, error) {
 		return res, floor, err
 	}
 	fmt.Printf("W=%d: creating %d workspaces\n", w, w)
-	accounts, err := createAccounts(ctx, e.admin, w)
+	accounts, err := createAccounts(ctx, e.admin, w+oneAtATime)
 	if err != nil {
 		return res, floor, err
 	}
+	all := accounts
+	accounts, later := all[:w], all[w:]
 	time.Sleep(3 * time.Second)
 	res.RSSIdleMB = e.operator.rssMB()
 	if res.HeapIdleMB, err = e.operator.liveHeapMB("idle"); err != nil {
@@ -96,6 +104,16 @@ func runScale(ctx context.Context, o options, w int) (Result, Floor, error) {
 		return res, floor, err
 	}
 	res.OnboardingP50Seconds, res.OnboardingP99Seconds = percentile(onboarding, 50), percentile(onboarding, 99)
+	fmt.Printf("W=%d: ordering in %d more, one at a time\n", w, oneAtATime)
+	var one []float64
+	for i := range later {
+		o, err := orderAll(ctx, e.admin, later[i:i+1])
+		if err != nil {
+			return res, floor, err
+		}
+		one = append(one, o...)
+	}
+	res.OnboardingOneP50Seconds = percentile(one, 50)
 
 	fmt.Printf("W=%d: %d single issuances\n", w, o.singles)
 	singles, err := issue(ctx, accounts[:1], o.singles, "ecdsa", 1, "single")
@@ -161,7 +179,7 @@ func runScale(ctx context.Context, o options, w int) (Result, Floor, error) {
 	res.HeapPerCertKB = (res.HeapMB - res.HeapIdleMB) * 1024 / float64(res.Certs)
 
 	fmt.Printf("W=%d: restarting the operator\n", w)
-	res.RestartSeconds, res.RestartNewCRs, err = restart(ctx, e, accounts, res.Certs+o.singles)
+	res.RestartSeconds, res.RestartNewCRs, err = restart(ctx, e, all, res.Certs+o.singles)
 	return res, floor, err
 }
 
