@@ -261,27 +261,26 @@ func createAccounts(ctx context.Context, admin *rest.Config, w int) ([]account, 
 	return accounts, err
 }
 
-// orderAll orders in every account at once and returns, per account, the time from its
+// orderAll orders in every account, 100 at a time, and returns, per account, the time from its
 // binding being Bound to its ClusterIssuer "default" being Ready.
 func orderAll(ctx context.Context, admin *rest.Config, accounts []account) ([]float64, error) {
 	out := make([]float64, len(accounts))
 	err := parallel(len(accounts), 100, func(i int) error {
-		if _, err := order.Order(ctx, admin, order.Options{Workspace: accounts[i].path, Timeout: 5 * time.Minute}); err != nil {
+		if _, err := order.Order(ctx, admin, order.Options{Workspace: accounts[i].path, Timeout: 15 * time.Minute}); err != nil {
 			return err
 		}
 		bound := time.Now()
-		wctx, cancel := context.WithTimeout(ctx, 5*time.Minute)
-		defer cancel()
 		// A client made before the binding remembers that cert-manager.io was not served.
 		c, err := client.NewWithWatch(kcp.ForPath(admin, accounts[i].path), client.Options{Scheme: operator.Scheme})
 		if err != nil {
 			return err
 		}
 		accounts[i].client = c
-		ready, err := waitReady(wctx, c, &cmapi.ClusterIssuerList{}, "", []string{"default"})
-		for meta.IsNoMatchError(err) && wctx.Err() == nil { // discovery lags Bound by a moment
+		// No timeout of its own: --timeout bounds it, and 1000 accounts take minutes.
+		ready, err := waitReady(ctx, c, &cmapi.ClusterIssuerList{}, "", []string{"default"})
+		for meta.IsNoMatchError(err) && ctx.Err() == nil { // discovery lags Bound by a moment
 			time.Sleep(200 * time.Millisecond)
-			ready, err = waitReady(wctx, c, &cmapi.ClusterIssuerList{}, "", []string{"default"})
+			ready, err = waitReady(ctx, c, &cmapi.ClusterIssuerList{}, "", []string{"default"})
 		}
 		if err != nil {
 			return err
@@ -318,9 +317,8 @@ func issue(ctx context.Context, accounts []account, n int, key string, batch int
 				created[crt.Name] = time.Now()
 				names = append(names, crt.Name)
 			}
-			wctx, cancel := context.WithTimeout(ctx, 10*time.Minute)
-			ready, err := waitReady(wctx, accounts[i].client, &cmapi.CertificateList{}, "default", names)
-			cancel()
+			// Bounded by --timeout: at 10,000 Certificates the last wait for minutes.
+			ready, err := waitReady(ctx, accounts[i].client, &cmapi.CertificateList{}, "default", names)
 			if err != nil {
 				return fmt.Errorf("in %s: %w", accounts[i].path, err)
 			}

@@ -250,3 +250,17 @@ func assertNoBindings(t *testing.T, c client.Client) {
 }
 
 func contains(err error, s string) bool { return err != nil && strings.Contains(err.Error(), s) }
+
+// TestControllersRunTheConfiguredWorkers: every controller runs as many reconciles at
+// once as the operator is configured for (--concurrent-workers), not one.
+// multicluster-runtime's builder ignores the manager-wide setting, so each controller
+// has to pass it; this failed while they did not.
+func TestControllersRunTheConfiguredWorkers(t *testing.T) {
+	t.Parallel()
+	for _, name := range []string{"certificates", "certificaterequests", "issuers", "clusterissuers", "onboarding"} {
+		got := metricValue(t, "controller_runtime_max_concurrent_reconciles", map[string]string{"controller": name})
+		if got != float64(sharedWorkers) {
+			t.Errorf("controller %s runs %v reconciles at once, want %d", name, got, sharedWorkers)
+		}
+	}
+}

@@ -149,6 +149,10 @@ var sharedMgr mcmanager.Manager
 // instanceID is the shared operator's; every Secret it issues carries it.
 const instanceID = "e2e-operator"
 
+// sharedWorkers is the binary's default --concurrent-workers: the tests run with
+// reconciles in parallel, as production does.
+const sharedWorkers = 5
+
 // startSharedOperator runs one operator with the real controllers for the whole package,
 // as production runs one for all workspaces. Tests must not start a second one that also
 // issues: both would serve every bound workspace.
@@ -159,7 +163,7 @@ func startSharedOperator() (stop func(), err error) {
 		ApproveRequests:          true,
 		InstanceID:               instanceID,
 		Clock:                    clock.RealClock{},
-		Workers:                  5, // the binary's default: the tests run with reconciles in parallel
+		Workers:                  sharedWorkers,
 	}
 	mgr, err := operator.New(providerConfig(), operator.Options{
 		MetricsAddr: "0", HealthAddr: "0", Controllers: operator.Controllers(opts, true),
