@@ -151,6 +151,14 @@ func runScale(ctx context.Context, o options, w int) (Result, Floor, error) {
 	if err != nil {
 		return res, floor, err
 	}
+	// Everything counted over the burst is read as soon as it ends, before the profile
+	// (which may run on) is awaited.
+	res.CPUSeconds = e.operator.cpuSeconds() - cpu0
+	res.KCPCPUSeconds = cpuSeconds(e.server.PID()) - kcpCPU0
+	writes1, err := e.operator.writes()
+	if err != nil {
+		return res, floor, err
+	}
 	requests1, err := probe.requests(ctx)
 	if err != nil {
 		return res, floor, err
@@ -159,12 +167,6 @@ func runScale(ctx context.Context, o options, w int) (Result, Floor, error) {
 	if err := <-profiled; err != nil {
 		return res, floor, fmt.Errorf("kcp profile: %w", err)
 	}
-	writes1, err := e.operator.writes()
-	if err != nil {
-		return res, floor, err
-	}
-	res.CPUSeconds = e.operator.cpuSeconds() - cpu0
-	res.KCPCPUSeconds = cpuSeconds(e.server.PID()) - kcpCPU0
 	res.BurstSeconds = burst.duration.Seconds()
 	res.BurstP50Seconds = percentile(burst.latencies, 50)
 	res.BurstP95Seconds = percentile(burst.latencies, 95)
