@@ -35,10 +35,13 @@ import (
 //     and a tenant's own Secrets (an issuer's CA, a keystore password) are read live.
 //   - managedFields are dropped from every object: nothing here reads them, and they are
 //     a good part of each cached Certificate, request and Secret.
+//   - a workspace's controllers get their events through a dispatcher (dispatch.go), one
+//     handler per shared informer, instead of one handler per workspace and watch.
 //
 // APIBindings still come from the provider's cache, which watches them anyway.
 func newProvider(cfg *rest.Config, endpointSlice string, scheme *runtime.Scheme) (*provider.Provider, error) {
-	f := &secretFilter{scheme: scheme, caches: map[string]mcpcache.WildcardCache{}}
+	f := &sharedCaches{scheme: scheme, caches: map[string]mcpcache.WildcardCache{},
+		dispatchers: map[k8scache.SharedIndexInformer]*dispatcher{}}
 	return provider.NewProvider(cfg, endpointSlice, provider.Options{
 		Scheme:                       scheme,
 		EndpointSliceObject:          &apisv1alpha1.APIExportEndpointSlice{},
@@ -53,24 +56,26 @@ func newProvider(cfg *rest.Config, endpointSlice string, scheme *runtime.Scheme)
 // ManagedSecretSelector selects the Secrets the operator caches.
 var ManagedSecretSelector = labels.SelectorFromSet(labels.Set{cmapi.PartOfCertManagerControllerLabelKey: "true"})
 
-// secretFilter keeps one label-filtered Secret cache per virtual workspace URL (one per
-// shard), shared by all workspaces served through it, as the provider's own cache is.
-type secretFilter struct {
-	scheme *runtime.Scheme
-	mu     sync.Mutex
-	caches map[string]mcpcache.WildcardCache
+// sharedCaches keeps our cache per virtual workspace URL (one per shard), shared by all
+// workspaces served through it as the provider's own cache is, and a dispatcher per
+// informer of those caches.
+type sharedCaches struct {
+	scheme      *runtime.Scheme
+	mu          sync.Mutex
+	caches      map[string]mcpcache.WildcardCache
+	dispatchers map[k8scache.SharedIndexInformer]*dispatcher
 }
 
-func (f *secretFilter) newCluster(cfg *rest.Config, name logicalcluster.Name, base mcpcache.WildcardCache,
+func (f *sharedCaches) newCluster(cfg *rest.Config, name logicalcluster.Name, base mcpcache.WildcardCache,
 	scheme *runtime.Scheme, rec mcrecorder.EventRecorderGetter) (*mcpcache.ScopedCluster, error) {
 	own, err := f.cache(cfg)
 	if err != nil {
 		return nil, err
 	}
-	return mcpcache.NewScopedCluster(cfg, name, &routedCache{WildcardCache: base, own: own, scheme: scheme}, scheme, rec)
+	return mcpcache.NewScopedCluster(cfg, name, &routedCache{WildcardCache: base, own: own, scheme: scheme, cluster: name, caches: f}, scheme, rec)
 }
 
-func (f *secretFilter) cache(cfg *rest.Config) (mcpcache.WildcardCache, error) {
+func (f *sharedCaches) cache(cfg *rest.Config) (mcpcache.WildcardCache, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if c, ok := f.caches[cfg.Host]; ok {
@@ -90,12 +95,46 @@ func (f *secretFilter) cache(cfg *rest.Config) (mcpcache.WildcardCache, error) {
 	return c, nil
 }
 
-// routedCache sends APIBindings to the provider's cache (base) and everything else to
-// ours (own).
+// dispatcher returns the one dispatcher of a shared informer.
+func (f *sharedCaches) dispatcher(inf k8scache.SharedIndexInformer) (*dispatcher, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if d, ok := f.dispatchers[inf]; ok {
+		return d, nil
+	}
+	d, err := newDispatcher(inf)
+	if err != nil {
+		return nil, err
+	}
+	f.dispatchers[inf] = d
+	return d, nil
+}
+
+// routedCache is one workspace's view: APIBindings from the provider's cache (base),
+// everything else from ours (own), with informers that dispatch to this workspace only.
 type routedCache struct {
 	mcpcache.WildcardCache
-	own    mcpcache.WildcardCache
-	scheme *runtime.Scheme
+	own     mcpcache.WildcardCache
+	scheme  *runtime.Scheme
+	cluster logicalcluster.Name
+	caches  *sharedCaches
+}
+
+// scoped returns the informer of obj's type as this workspace sees it.
+func (c *routedCache) scoped(ctx context.Context, obj client.Object, opts ...cache.InformerGetOption) (cache.Informer, error) {
+	inf, err := c.own.GetInformer(ctx, obj, opts...)
+	if err != nil {
+		return nil, err
+	}
+	shared, _, _, err := c.own.GetSharedInformer(obj)
+	if err != nil {
+		return nil, err
+	}
+	d, err := c.caches.dispatcher(shared)
+	if err != nil {
+		return nil, err
+	}
+	return &clusterInformer{Informer: inf, d: d, cluster: c.cluster}, nil
 }
 
 var bindingGVK = apisv1alpha1.SchemeGroupVersion.WithKind("APIBinding")
@@ -114,14 +153,25 @@ func isBinding(gvk schema.GroupVersionKind) bool {
 }
 
 func (c *routedCache) GetInformer(ctx context.Context, obj client.Object, opts ...cache.InformerGetOption) (cache.Informer, error) {
-	return c.pick(obj).GetInformer(ctx, obj, opts...)
+	if gvk, err := apiutil.GVKForObject(obj, c.scheme); err == nil && isBinding(gvk) {
+		return c.WildcardCache.GetInformer(ctx, obj, opts...)
+	}
+	return c.scoped(ctx, obj, opts...)
 }
 
 func (c *routedCache) GetInformerForKind(ctx context.Context, gvk schema.GroupVersionKind, opts ...cache.InformerGetOption) (cache.Informer, error) {
 	if isBinding(gvk) {
 		return c.WildcardCache.GetInformerForKind(ctx, gvk, opts...)
 	}
-	return c.own.GetInformerForKind(ctx, gvk, opts...)
+	obj, err := c.scheme.New(gvk)
+	if err != nil {
+		return nil, err
+	}
+	cobj, ok := obj.(client.Object)
+	if !ok {
+		return nil, fmt.Errorf("%s is not an object", gvk)
+	}
+	return c.scoped(ctx, cobj, opts...)
 }
 
 func (c *routedCache) GetSharedInformer(obj runtime.Object) (k8scache.SharedIndexInformer, schema.GroupVersionKind, apimeta.RESTScopeName, error) {

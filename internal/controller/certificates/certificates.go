@@ -24,6 +24,7 @@ import (
 	"context"
 	"time"
 
+	cmapiutil "github.com/cert-manager/cert-manager/pkg/api/util"
 	cmapi "github.com/cert-manager/cert-manager/pkg/apis/certmanager/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
@@ -75,7 +76,8 @@ func (r *reconciler) Reconcile(ctx context.Context, req mcreconcile.Request) (re
 	if err := ws.Client.Get(ctx, req.NamespacedName, crt); err != nil {
 		return reconcile.Result{}, client.IgnoreNotFound(err)
 	}
-	s := &state{ws: ws, opts: r.opts, crt: crt, now: r.opts.Clock.Now(), written: map[string]*corev1.Secret{}}
+	s := &state{ws: ws, opts: r.opts, crt: crt, now: r.opts.Clock.Now(), written: map[string]*corev1.Secret{},
+		issuingStored: cmapiutil.CertificateHasCondition(crt, issuingTrue)}
 	before := crt.Status.DeepCopy()
 	res, err := run(ctx, s)
 	if err == nil && !equality.Semantic.DeepEqual(before, &crt.Status) {
@@ -113,6 +115,9 @@ type state struct {
 	// written holds the Secrets this reconcile has written, by name: later steps read
 	// them here, since the cache may not show them yet.
 	written map[string]*corev1.Secret
+	// issuingStored says Issuing=True was in the Certificate as read, so stored in kcp,
+	// not just set by this reconcile's trigger.
+	issuingStored bool
 }
 
 // secret is the Certificate's Secret, or nil when it does not exist.

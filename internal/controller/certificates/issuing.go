@@ -31,7 +31,11 @@ func issuing(ctx context.Context, s *state) (reconcile.Result, error) {
 	if !cmapiutil.CertificateHasCondition(s.crt, issuingTrue) {
 		return reconcile.Result{}, refreshSecret(ctx, s)
 	}
-	if s.crt.Status.NextPrivateKeySecretName == nil {
+	if s.crt.Status.NextPrivateKeySecretName == nil || !s.issuingStored {
+		// Nothing is written before Issuing=True is stored in kcp. Were the Secret written
+		// and the status write after it lost, the next reconcile would then find
+		// Issuing=True and finish; otherwise the trigger would find a valid Secret, start
+		// nothing, and the revision would never be recorded.
 		return reconcile.Result{}, nil
 	}
 	revision := s.revision() + 1
@@ -51,6 +55,11 @@ func issuing(ctx context.Context, s *state) (reconcile.Result, error) {
 	keySecret, err := s.get(ctx, *s.crt.Status.NextPrivateKeySecretName)
 	if err != nil || keySecret == nil {
 		return reconcile.Result{}, err
+	}
+	if key, ok := nextKey(s.crt, keySecret); !ok || !requestMatches(s.crt, cr, key.Public()) {
+		// Not this key's request (the cache may still show one the request manager has
+		// just replaced): wait for the new one rather than fail on the old.
+		return reconcile.Result{}, nil
 	}
 	if err := checkSignedForKey(cr.Status.Certificate, keySecret); err != nil {
 		return reconcile.Result{}, failIssuance(s, err.Error())
