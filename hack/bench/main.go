@@ -105,8 +105,11 @@ func run(o options) error {
 		if err != nil {
 			return fmt.Errorf("W=%d: %w", w, err)
 		}
+		// The kcp floor is measured per run, on that run's kcp: each run keeps its own, and
+		// the report's is the last run's.
 		rep.Floor.WriteP50Seconds, rep.Floor.WritesPerSecond, rep.Floor.WriteConcurrency =
 			floor.WriteP50Seconds, floor.WritesPerSecond, floor.WriteConcurrency
+		res.KCPFloor = floor
 		rep.Runs = append(rep.Runs, res)
 		printTable(os.Stdout, rep, res)
 	}
