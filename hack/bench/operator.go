@@ -129,6 +129,20 @@ func (p *operatorProc) liveHeapMB(label string) (float64, error) {
 	return m["go_memstats_heap_alloc_bytes"] / (1 << 20), nil
 }
 
+// cpuProfile writes the operator's CPU profile over d to operator-cpu-<label>.pprof.
+func (p *operatorProc) cpuProfile(d time.Duration, label string) error {
+	resp, err := http.Get(fmt.Sprintf("%s/profile?seconds=%d", p.pprofURL, int(d.Seconds())))
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(filepath.Join(p.dir, "operator-cpu-"+label+".pprof"), raw, 0o644)
+}
+
 // cpuSeconds is the process's user plus system CPU time from /proc.
 func (p *operatorProc) cpuSeconds() float64 { return cpuSeconds(p.cmd.Process.Pid) }
 
@@ -195,11 +209,13 @@ func restart(ctx context.Context, e *env, accounts []account, certs int) (float6
 	if err := e.operator.start(ctx); err != nil {
 		return 0, 0, err
 	}
+	// What the restarted operator spends its first 20 s on.
+	go func() { _ = e.operator.cpuProfile(20*time.Second, "restart") }()
 	want := float64(certs + len(accounts)) // and each account's default CA
 	for {
 		m, err := e.operator.metrics()
 		if err == nil && sum(m, "controller_runtime_reconcile_total{", `controller="certificates"`) >= want &&
-			sum(m, "workqueue_depth{", `name="certificates-`) == 0 {
+			sum(m, "workqueue_depth{", `name="certificates"`) == 0 {
 			break
 		}
 		select {
