@@ -72,7 +72,7 @@ func (d *dispatcher) of(obj any) []toolscache.ResourceEventHandler {
 // add registers h for one workspace and hands it that workspace's objects the informer
 // already has, as a new handler on the informer itself would get them.
 func (d *dispatcher) add(cluster logicalcluster.Name, h toolscache.ResourceEventHandler) *registration {
-	r := &registration{d: d}
+	r := &registration{d: d, cluster: cluster}
 	d.mu.Lock()
 	if d.handlers[cluster] == nil {
 		d.handlers[cluster] = map[*registration]toolscache.ResourceEventHandler{}
@@ -91,16 +91,17 @@ func (d *dispatcher) add(cluster logicalcluster.Name, h toolscache.ResourceEvent
 func (d *dispatcher) remove(r *registration) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	for cluster, hs := range d.handlers {
-		delete(hs, r)
-		if len(hs) == 0 {
-			delete(d.handlers, cluster)
-		}
+	delete(d.handlers[r.cluster], r)
+	if len(d.handlers[r.cluster]) == 0 {
+		delete(d.handlers, r.cluster)
 	}
 }
 
 // registration is one workspace handler's entry in a dispatcher.
-type registration struct{ d *dispatcher }
+type registration struct {
+	d       *dispatcher
+	cluster logicalcluster.Name
+}
 
 // HasSynced is true once the informer has delivered its initial list: objects listed
 // before the handler was added were handed over by add, and later ones by the dispatch.
