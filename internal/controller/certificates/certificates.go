@@ -50,6 +50,9 @@ var steps = []step{trigger, keyManager, requestManager, issuing, readiness, revi
 
 // Setup registers the Certificate controller.
 func Setup(mgr mcmanager.Manager, opts controller.Options) error {
+	if err := addIndexes(context.Background(), mgr); err != nil {
+		return err
+	}
 	return mcbuilder.ControllerManagedBy(mgr).
 		WithOptions(opts.ControllerOptions()).
 		Named(ControllerName).
@@ -221,14 +224,12 @@ func certificatesForSecret(ctx context.Context, c client.Client, obj client.Obje
 			reqs = append(reqs, reconcile.Request{NamespacedName: client.ObjectKey{Namespace: obj.GetNamespace(), Name: ref.Name}})
 		}
 	}
-	crts := &cmapi.CertificateList{}
-	if err := c.List(ctx, crts, client.InNamespace(obj.GetNamespace())); err != nil {
+	crts, err := certificatesNaming(ctx, c, obj.GetNamespace(), obj.GetName())
+	if err != nil {
 		return reqs
 	}
-	for _, crt := range crts.Items {
-		if crt.Spec.SecretName == obj.GetName() {
-			reqs = append(reqs, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&crt)})
-		}
+	for i := range crts {
+		reqs = append(reqs, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&crts[i])})
 	}
 	return reqs
 }

@@ -122,9 +122,8 @@ func newKeySecret(ctx context.Context, s *state, name string) (*corev1.Secret, e
 // deleteNextKeys removes the temporary key Secrets this Certificate owns.
 func deleteNextKeys(ctx context.Context, s *state) error {
 	secrets := &corev1.SecretList{}
-	err := s.ws.Client.List(ctx, secrets, client.InNamespace(s.crt.Namespace),
-		client.MatchingLabels{cmapi.IsNextPrivateKeySecretLabelKey: "true"})
-	if err != nil {
+	if err := listControlledBy(ctx, s.ws.Client, secrets, s.crt,
+		client.MatchingLabels{cmapi.IsNextPrivateKeySecretLabelKey: "true"}); err != nil {
 		return err
 	}
 	for i := range secrets.Items {

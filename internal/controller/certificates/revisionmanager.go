@@ -21,7 +21,7 @@ func revisionManager(ctx context.Context, s *state) (reconcile.Result, error) {
 		return reconcile.Result{}, nil
 	}
 	list := &cmapi.CertificateRequestList{}
-	if err := s.ws.Client.List(ctx, list, client.InNamespace(s.crt.Namespace)); err != nil {
+	if err := listControlledBy(ctx, s.ws.Client, list, s.crt); err != nil {
 		return reconcile.Result{}, err
 	}
 	var owned []*cmapi.CertificateRequest

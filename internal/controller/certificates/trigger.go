@@ -9,7 +9,6 @@ import (
 	cmmeta "github.com/cert-manager/cert-manager/pkg/apis/meta/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
@@ -81,15 +80,13 @@ func requeueAtRenewal(s *state) (reconcile.Result, error) {
 
 // secretOwner is the Certificate of this namespace that may write the Secret.
 func secretOwner(ctx context.Context, s *state, secret *corev1.Secret) (string, error) {
-	crts := &cmapi.CertificateList{}
-	if err := s.ws.Client.List(ctx, crts, client.InNamespace(s.crt.Namespace)); err != nil {
+	crts, err := certificatesNaming(ctx, s.ws.Client, s.crt.Namespace, s.crt.Spec.SecretName)
+	if err != nil {
 		return "", err
 	}
-	var same []*cmapi.Certificate
-	for i := range crts.Items {
-		if crts.Items[i].Spec.SecretName == s.crt.Spec.SecretName {
-			same = append(same, &crts.Items[i])
-		}
+	same := make([]*cmapi.Certificate, len(crts))
+	for i := range crts {
+		same[i] = &crts[i]
 	}
 	if len(same) == 0 { // the cache has not seen this Certificate yet
 		return s.crt.Name, nil
