@@ -14,7 +14,6 @@ import (
 	cmmeta "github.com/cert-manager/cert-manager/pkg/apis/meta/v1"
 	"github.com/cert-manager/cert-manager/pkg/util/pki"
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
@@ -73,7 +72,7 @@ func (r *reconciler) Reconcile(ctx context.Context, req mcreconcile.Request) (re
 	before := cr.Status.DeepCopy()
 	r.approve(ws, cr)
 	res, err := r.sign(ctx, ws, cr)
-	if !equality.Semantic.DeepEqual(before, &cr.Status) {
+	if controller.StatusChanged(before, &cr.Status) {
 		if uerr := ws.Client.Status().Update(ctx, cr); uerr != nil {
 			if apierrors.IsConflict(uerr) {
 				return reconcile.Result{RequeueAfter: time.Second}, nil

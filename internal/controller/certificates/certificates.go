@@ -27,7 +27,6 @@ import (
 	cmapiutil "github.com/cert-manager/cert-manager/pkg/api/util"
 	cmapi "github.com/cert-manager/cert-manager/pkg/apis/certmanager/v1"
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -83,7 +82,7 @@ func (r *reconciler) Reconcile(ctx context.Context, req mcreconcile.Request) (re
 		issuingStored: cmapiutil.CertificateHasCondition(crt, issuingTrue)}
 	before := crt.Status.DeepCopy()
 	res, err := run(ctx, s)
-	if err == nil && !equality.Semantic.DeepEqual(before, &crt.Status) {
+	if err == nil && controller.StatusChanged(before, &crt.Status) {
 		err = s.ws.Client.Status().Update(ctx, crt)
 	}
 	if apierrors.IsConflict(err) {

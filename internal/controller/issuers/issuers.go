@@ -10,7 +10,6 @@ import (
 	cmapi "github.com/cert-manager/cert-manager/pkg/apis/certmanager/v1"
 	cmmeta "github.com/cert-manager/cert-manager/pkg/apis/meta/v1"
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
@@ -120,7 +119,7 @@ func (r *reconciler) Reconcile(ctx context.Context, req mcreconcile.Request) (re
 		condStatus = cmmeta.ConditionTrue
 	}
 	cmapiutil.SetIssuerCondition(issuer, issuer.GetGeneration(), cmapi.IssuerConditionReady, condStatus, status.Reason, status.Message)
-	if !equality.Semantic.DeepEqual(before.GetStatus(), issuer.GetStatus()) {
+	if controller.StatusChanged(before.GetStatus(), issuer.GetStatus()) {
 		eventType := corev1.EventTypeNormal
 		if !status.Ready {
 			eventType = corev1.EventTypeWarning
