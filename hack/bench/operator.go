@@ -16,6 +16,8 @@ import (
 
 	cmapi "github.com/cert-manager/cert-manager/pkg/apis/certmanager/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/platform-mesh/cert-manager-msp/internal/controller/certificates"
 )
 
 // operatorProc is the real operator binary, run with the operator user's kubeconfig.
@@ -210,15 +212,21 @@ func restart(ctx context.Context, e *env, accounts []account, certs int) (float6
 		return 0, 0, err
 	}
 	// What the restarted operator spends its first 20 s on.
-	go func() { _ = e.operator.cpuProfile(20*time.Second, "restart") }()
+	go func() {
+		if err := e.operator.cpuProfile(20*time.Second, "restart"); err != nil {
+			fmt.Fprintf(os.Stderr, "restart CPU profile: %v\n", err)
+		}
+	}()
 	want := float64(certs + len(accounts)) // and each account's default CA
 	// Poll every 2 s, not faster: the operator's /metrics carries seven series per
 	// Certificate (as cert-manager's does), so at 10,000 Certificates one scrape costs
 	// it about 90 ms of CPU, and polling 4 times a second took 40% of its CPU.
 	for {
 		m, err := e.operator.metrics()
-		if err == nil && sum(m, "controller_runtime_reconcile_total{", `controller="certificates"`) >= want &&
-			sum(m, "workqueue_depth{", `name="certificates"`) == 0 {
+		// The controller's name, not a copy of it: a copy went stale once already, and the
+		// queue then looked empty at once.
+		if err == nil && sum(m, "controller_runtime_reconcile_total{", `controller="`+certificates.ControllerName+`"`) >= want &&
+			sum(m, "workqueue_depth{", `name="`+certificates.ControllerName+`"`) == 0 {
 			break
 		}
 		select {

@@ -7,7 +7,6 @@ package controller
 import (
 	"context"
 	"fmt"
-	mccontroller "sigs.k8s.io/multicluster-runtime/pkg/controller"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -19,6 +18,8 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
+	mcbuilder "sigs.k8s.io/multicluster-runtime/pkg/builder"
+	mccontroller "sigs.k8s.io/multicluster-runtime/pkg/controller"
 	mchandler "sigs.k8s.io/multicluster-runtime/pkg/handler"
 	mcmanager "sigs.k8s.io/multicluster-runtime/pkg/manager"
 	"sigs.k8s.io/multicluster-runtime/pkg/multicluster"
@@ -45,11 +46,11 @@ type Options struct {
 	Workers int
 }
 
-// ControllerOptions are what every controller here is built with. multicluster-runtime's
-// builder does not take the manager's MaxConcurrentReconciles (controller-runtime's does),
-// so each controller sets it itself.
-func (o Options) ControllerOptions() mccontroller.Options {
-	return mccontroller.Options{MaxConcurrentReconciles: o.Workers}
+// ControllerManagedBy starts the builder of every controller here, with the options they
+// share. multicluster-runtime's builder does not take the manager's
+// MaxConcurrentReconciles (controller-runtime's does), so it is set on each controller.
+func ControllerManagedBy(mgr mcmanager.Manager, o Options) *mcbuilder.Builder {
+	return mcbuilder.ControllerManagedBy(mgr).WithOptions(mccontroller.Options{MaxConcurrentReconciles: o.Workers})
 }
 
 // FieldManager owns what the operator applies server-side.

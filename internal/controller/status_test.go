@@ -31,7 +31,7 @@ func TestStatusChanged(t *testing.T) {
 		"the same instant in another zone": {func(s *cmapi.CertificateRequestStatus) {
 			s.Conditions[0].LastTransitionTime = &metav1.Time{Time: at.In(time.FixedZone("x", 3600))}
 		}, false},
-		"an empty CA where there was none": {func(s *cmapi.CertificateRequestStatus) { s.CA = []byte{} }, true},
+		"the CA emptied": {func(s *cmapi.CertificateRequestStatus) { s.CA = []byte{} }, true},
 	} {
 		t.Run(name, func(t *testing.T) {
 			after := base.DeepCopy()

@@ -20,7 +20,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
-	mcbuilder "sigs.k8s.io/multicluster-runtime/pkg/builder"
 	mcmanager "sigs.k8s.io/multicluster-runtime/pkg/manager"
 	mcreconcile "sigs.k8s.io/multicluster-runtime/pkg/reconcile"
 
@@ -41,8 +40,7 @@ const (
 // Setup registers the approver (unless an external approver decides) and the signer.
 func Setup(mgr mcmanager.Manager, opts controller.Options) error {
 	r := &reconciler{mgr: mgr, opts: opts}
-	b := mcbuilder.ControllerManagedBy(mgr).
-		WithOptions(opts.ControllerOptions()).
+	b := controller.ControllerManagedBy(mgr, opts).
 		Named("certificaterequests").
 		For(&cmapi.CertificateRequest{}).
 		Watches(&cmapi.Issuer{}, controller.MapInWorkspace(requestsForIssuer)).

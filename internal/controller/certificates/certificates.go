@@ -32,7 +32,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
-	mcbuilder "sigs.k8s.io/multicluster-runtime/pkg/builder"
 	mcmanager "sigs.k8s.io/multicluster-runtime/pkg/manager"
 	mcreconcile "sigs.k8s.io/multicluster-runtime/pkg/reconcile"
 
@@ -52,8 +51,7 @@ func Setup(mgr mcmanager.Manager, opts controller.Options) error {
 	if err := addIndexes(context.Background(), mgr); err != nil {
 		return err
 	}
-	return mcbuilder.ControllerManagedBy(mgr).
-		WithOptions(opts.ControllerOptions()).
+	return controller.ControllerManagedBy(mgr, opts).
 		Named(ControllerName).
 		For(&cmapi.Certificate{}).
 		Owns(&cmapi.CertificateRequest{}).

@@ -14,7 +14,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
-	mcbuilder "sigs.k8s.io/multicluster-runtime/pkg/builder"
 	mcmanager "sigs.k8s.io/multicluster-runtime/pkg/manager"
 	mcreconcile "sigs.k8s.io/multicluster-runtime/pkg/reconcile"
 
@@ -34,8 +33,7 @@ const notReadyRetry = 15 * time.Second
 func Setup(mgr mcmanager.Manager, opts controller.Options) error {
 	for _, kind := range []kind{issuerKind(opts), clusterIssuerKind(opts)} {
 		r := &reconciler{mgr: mgr, opts: opts, kind: kind}
-		err := mcbuilder.ControllerManagedBy(mgr).
-			WithOptions(opts.ControllerOptions()).
+		err := controller.ControllerManagedBy(mgr, opts).
 			Named(kind.name).
 			For(kind.newObject()).
 			Watches(&corev1.Secret{}, controller.MapInWorkspace(r.issuersUsingSecret)).

@@ -22,7 +22,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
-	mcbuilder "sigs.k8s.io/multicluster-runtime/pkg/builder"
 	mcmanager "sigs.k8s.io/multicluster-runtime/pkg/manager"
 	mcreconcile "sigs.k8s.io/multicluster-runtime/pkg/reconcile"
 
@@ -47,8 +46,7 @@ const caDuration = 10 * 365 * 24 * time.Hour
 // Setup registers the onboarding controller.
 func Setup(mgr mcmanager.Manager, opts controller.Options) error {
 	r := &reconciler{mgr: mgr, ns: opts.ClusterResourceNamespace}
-	return mcbuilder.ControllerManagedBy(mgr).
-		WithOptions(opts.ControllerOptions()).
+	return controller.ControllerManagedBy(mgr, opts).
 		Named("onboarding").
 		For(&apisv1alpha1.APIBinding{}).
 		Watches(&cmapi.ClusterIssuer{}, controller.MapInWorkspace(r.bindingsIfDefault)).
