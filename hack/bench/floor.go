@@ -11,9 +11,16 @@ import (
 	"time"
 
 	"github.com/cert-manager/cert-manager/pkg/util/pki"
+	"github.com/kcp-dev/logicalcluster/v3"
+	apisv1alpha1 "github.com/kcp-dev/sdk/apis/apis/v1alpha1"
+	corev1alpha1 "github.com/kcp-dev/sdk/apis/core/v1alpha1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/platform-mesh/cert-manager-msp/internal/kcp"
+	"github.com/platform-mesh/cert-manager-msp/internal/operator"
+	"github.com/platform-mesh/cert-manager-msp/internal/provider"
 )
 
 // Floor is what the machine and kcp allow at best, measured in the same run.
@@ -23,6 +30,10 @@ type Floor struct {
 	WriteP50Seconds  float64 `json:"kcpWriteP50Seconds"`
 	WritesPerSecond  float64 `json:"kcpWritesPerSecond16Writers"`
 	WriteConcurrency int     `json:"writeConcurrency"`
+	// VWWriteP50Seconds is the same sequential Secret create, made as the operator makes
+	// its writes: with its identity, through the APIExport's virtual workspace, into a
+	// consumer workspace. It is measured in each run, once the first account is bound.
+	VWWriteP50Seconds float64 `json:"virtualWorkspaceWriteP50Seconds"`
 }
 
 // cryptoCost is the mean cost of one key generation plus one signature by a CA, the
@@ -104,4 +115,49 @@ func writeThroughput(ctx context.Context, c client.Client, writers int, duration
 func floorSecret(name string) *corev1.Secret {
 	return &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: name},
 		Data: map[string][]byte{"tls.crt": make([]byte, 700), "tls.key": make([]byte, 240)}}
+}
+
+// virtualWorkspaceWriteP50 is writeP50 as the operator writes: with its identity, through
+// the APIExport's virtual workspace, into a bound account. Each of the operator's writes
+// costs this, not the direct write above; the Secrets are removed afterwards.
+func virtualWorkspaceWriteP50(ctx context.Context, e *env, a account) (float64, error) {
+	vw, err := virtualWorkspaceClient(ctx, e, a)
+	if err != nil {
+		return 0, err
+	}
+	p50, err := writeP50(ctx, vw, 100)
+	if err != nil {
+		return 0, fmt.Errorf("writing through the virtual workspace: %w", err)
+	}
+	for i := range 100 {
+		if err := vw.Delete(ctx, floorSecret(fmt.Sprintf("seq-%d", i))); err != nil {
+			return 0, err
+		}
+	}
+	return p50, nil
+}
+
+// virtualWorkspaceClient reaches account a as the operator does.
+func virtualWorkspaceClient(ctx context.Context, e *env, a account) (client.Client, error) {
+	prov, err := kcp.NewClient(e.admin, logicalcluster.NewPath(provider.WorkspacePath))
+	if err != nil {
+		return nil, err
+	}
+	slice := &apisv1alpha1.APIExportEndpointSlice{}
+	if err := prov.Get(ctx, client.ObjectKey{Name: provider.EndpointSliceName}, slice); err != nil {
+		return nil, err
+	}
+	if len(slice.Status.APIExportEndpoints) == 0 {
+		return nil, fmt.Errorf("endpoint slice %s lists no URL", provider.EndpointSliceName)
+	}
+	lc := &corev1alpha1.LogicalCluster{}
+	if err := a.client.Get(ctx, client.ObjectKey{Name: corev1alpha1.LogicalClusterName}, lc); err != nil {
+		return nil, err
+	}
+	cfg, err := e.server.OperatorConfig()
+	if err != nil {
+		return nil, err
+	}
+	cfg.Host = slice.Status.APIExportEndpoints[0].URL + "/clusters/" + logicalcluster.From(lc).String()
+	return client.New(cfg, client.Options{Scheme: operator.Scheme})
 }

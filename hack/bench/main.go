@@ -109,6 +109,7 @@ func run(o options) error {
 		// the report's is the last run's.
 		rep.Floor.WriteP50Seconds, rep.Floor.WritesPerSecond, rep.Floor.WriteConcurrency =
 			floor.WriteP50Seconds, floor.WritesPerSecond, floor.WriteConcurrency
+		rep.Floor.VWWriteP50Seconds = floor.VWWriteP50Seconds
 		res.KCPFloor = floor
 		rep.Runs = append(rep.Runs, res)
 		printTable(os.Stdout, rep, res)

@@ -31,7 +31,10 @@ func printTable(out io.Writer, rep Report, r Result) {
 	row("crypto, RSA-2048 key+sign", f.RSASeconds*1000, "ms", 0, "")
 	row("kcp write p50 (sequential)", f.WriteP50Seconds*1000, "ms", 0, "")
 	row("kcp writes/s (16 writers)", f.WritesPerSecond, "/s", 0, "")
+	row("kcp write p50 via virtual workspace", f.VWWriteP50Seconds*1000, "ms", f.WriteP50Seconds*1000, "write p50")
 	row("single issuance p50", r.SingleP50Seconds*1000, "ms", f.WriteP50Seconds*1000, fmt.Sprintf("write p50 %.2f ms", f.WriteP50Seconds*1000))
+	row("single issuance p50", r.SingleP50Seconds*1000, "ms", f.VWWriteP50Seconds*1000,
+		fmt.Sprintf("VW write p50 %.2f ms", f.VWWriteP50Seconds*1000))
 	row("burst create-to-Ready p50", r.BurstP50Seconds, "s", 0, "")
 	row("burst create-to-Ready p95", r.BurstP95Seconds, "s", 0, "")
 	row("burst create-to-Ready p99", r.BurstP99Seconds, "s", 0, "")

@@ -117,6 +117,11 @@ func runScale(ctx context.Context, o options, w int) (Result, Floor, error) {
 	}
 	res.OnboardingOneP50Seconds = percentile(one, 50)
 
+	fmt.Printf("W=%d: measuring a write through the virtual workspace\n", w)
+	if floor.VWWriteP50Seconds, err = virtualWorkspaceWriteP50(ctx, e, accounts[0]); err != nil {
+		return res, floor, err
+	}
+
 	fmt.Printf("W=%d: %d single issuances\n", w, o.singles)
 	singles, err := issue(ctx, accounts[:1], o.singles, "ecdsa", 1, "single")
 	if err != nil {

@@ -79,6 +79,14 @@ func GetWorkspace(ctx context.Context, mgr mcmanager.Manager, name multicluster.
 	return &Workspace{Name: name, Client: cl.GetClient(), Recorder: cl.GetEventRecorderFor(component), cluster: cl}, nil
 }
 
+// As is the same workspace with events recorded as component, for one controller acting
+// on another's objects, so that events name the controller whose job it is.
+func (w *Workspace) As(component string) *Workspace {
+	c := *w
+	c.Recorder = w.cluster.GetEventRecorderFor(component)
+	return &c
+}
+
 // Live reads straight from the workspace, for Secrets the operator does not own, such as
 // a consumer's CA key pair. It is made only when needed: most reconciles never read
 // live. A provider cluster's GetAPIReader returns its cache, so it cannot serve here.

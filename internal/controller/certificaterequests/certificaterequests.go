@@ -56,7 +56,7 @@ type reconciler struct {
 // Reconcile approves a new request (when this operator approves), then signs an approved
 // one, and writes the outcome in one status update.
 func (r *reconciler) Reconcile(ctx context.Context, req mcreconcile.Request) (reconcile.Result, error) {
-	ws, err := controller.GetWorkspace(ctx, r.mgr, req.ClusterName, "cert-manager-certificaterequests")
+	ws, err := controller.GetWorkspace(ctx, r.mgr, req.ClusterName, Component)
 	if err != nil {
 		return reconcile.Result{}, err
 	}
@@ -64,12 +64,27 @@ func (r *reconciler) Reconcile(ctx context.Context, req mcreconcile.Request) (re
 	if err := ws.Client.Get(ctx, req.NamespacedName, cr); err != nil {
 		return reconcile.Result{}, client.IgnoreNotFound(err)
 	}
+	if wait := leftToCertificate(cr, r.opts); wait > 0 {
+		return reconcile.Result{RequeueAfter: wait}, nil
+	}
+	return Settle(ctx, ws, r.opts, cr, ws.GetSecret)
+}
+
+// Component names this controller in events.
+const Component = "cert-manager-certificaterequests"
+
+// Settle approves (when this operator approves) and signs a request for a built-in
+// issuer, and writes the outcome in one status update. This controller calls it, and so
+// does the Certificate controller for the request it has just created: signing there
+// saves a round trip through kcp's watch to this controller. getSecret reads the
+// workspace's Secrets; a caller that has just written some passes a reader that sees them.
+func Settle(ctx context.Context, ws *controller.Workspace, opts controller.Options, cr *cmapi.CertificateRequest, getSecret signer.SecretGetter) (reconcile.Result, error) {
 	if !builtInIssuer(cr.Spec.IssuerRef) {
 		return reconcile.Result{}, nil // an external issuer's request
 	}
 	before := cr.Status.DeepCopy()
-	r.approve(ws, cr)
-	res, err := r.sign(ctx, ws, cr)
+	approve(ws, opts, cr)
+	res, err := sign(ctx, ws, opts, cr, getSecret)
 	if controller.StatusChanged(before, &cr.Status) {
 		if uerr := ws.Client.Status().Update(ctx, cr); uerr != nil {
 			if apierrors.IsConflict(uerr) {
@@ -81,12 +96,29 @@ func (r *reconciler) Reconcile(ctx context.Context, req mcreconcile.Request) (re
 	return res, err
 }
 
+// InlineGrace is how long this controller leaves a new request of a Certificate to the
+// Certificate controller, which settles the requests it creates itself. After that (the
+// operator stopped between creating and settling it), this controller settles it.
+const InlineGrace = 5 * time.Second
+
+// leftToCertificate is how much longer cr is left to the Certificate controller: while it
+// is young, untouched, and the Certificate controller could have settled it (this
+// operator approves; with an external approver, nothing is settled inline).
+func leftToCertificate(cr *cmapi.CertificateRequest, opts controller.Options) time.Duration {
+	owner := metav1.GetControllerOf(cr)
+	if !opts.ApproveRequests || !builtInIssuer(cr.Spec.IssuerRef) || len(cr.Status.Conditions) > 0 ||
+		owner == nil || owner.Kind != cmapi.CertificateKind {
+		return 0
+	}
+	return max(0, cr.CreationTimestamp.Add(InlineGrace).Sub(opts.Clock.Now()))
+}
+
 func builtInIssuer(ref cmmeta.IssuerReference) bool {
 	return ref.Group == "" || ref.Group == certmanager.GroupName
 }
 
-func (r *reconciler) approve(ws *controller.Workspace, cr *cmapi.CertificateRequest) {
-	if !r.opts.ApproveRequests || cmapiutil.CertificateRequestIsApproved(cr) || cmapiutil.CertificateRequestIsDenied(cr) {
+func approve(ws *controller.Workspace, opts controller.Options, cr *cmapi.CertificateRequest) {
+	if !opts.ApproveRequests || cmapiutil.CertificateRequestIsApproved(cr) || cmapiutil.CertificateRequestIsDenied(cr) {
 		return
 	}
 	cmapiutil.SetCertificateRequestCondition(cr, cmapi.CertificateRequestConditionApproved, cmmeta.ConditionTrue, ApprovedReason, ApprovedMessage)
@@ -94,8 +126,8 @@ func (r *reconciler) approve(ws *controller.Workspace, cr *cmapi.CertificateRequ
 }
 
 // sign runs cert-manager's request state machine for the built-in issuers.
-func (r *reconciler) sign(ctx context.Context, ws *controller.Workspace, cr *cmapi.CertificateRequest) (reconcile.Result, error) {
-	now := metav1.NewTime(r.opts.Clock.Now())
+func sign(ctx context.Context, ws *controller.Workspace, opts controller.Options, cr *cmapi.CertificateRequest, getSecret signer.SecretGetter) (reconcile.Result, error) {
+	now := metav1.NewTime(opts.Clock.Now())
 	switch {
 	case cmapiutil.CertificateRequestIsDenied(cr):
 		cr.Status.FailureTime = ptr.To(ptr.Deref(cr.Status.FailureTime, now))
@@ -122,12 +154,12 @@ func (r *reconciler) sign(ctx context.Context, ws *controller.Workspace, cr *cma
 		pending(ws, cr, "IssuerNotReady", "Referenced issuer does not have a Ready status condition")
 		return reconcile.Result{}, nil
 	}
-	s, unsupported := r.opts.Signers.For(issuer)
+	s, unsupported := opts.Signers.For(issuer)
 	if unsupported != nil {
 		pending(ws, cr, unsupported.Reason, unsupported.Message)
 		return reconcile.Result{}, nil
 	}
-	res, err := s.Sign(ctx, signer.Issuer{GenericIssuer: issuer, ResourceNamespace: r.resourceNamespace(issuer), GetSecret: ws.GetSecret}, cr)
+	res, err := s.Sign(ctx, signer.Issuer{GenericIssuer: issuer, ResourceNamespace: resourceNamespace(opts, issuer), GetSecret: getSecret}, cr)
 	var outcome *signer.Outcome
 	switch {
 	case errors.As(err, &outcome) && outcome.Pending:
@@ -149,9 +181,9 @@ func (r *reconciler) sign(ctx context.Context, ws *controller.Workspace, cr *cma
 	return reconcile.Result{}, nil
 }
 
-func (r *reconciler) resourceNamespace(issuer cmapi.GenericIssuer) string {
+func resourceNamespace(opts controller.Options, issuer cmapi.GenericIssuer) string {
 	if _, ok := issuer.(*cmapi.ClusterIssuer); ok {
-		return r.opts.ClusterResourceNamespace
+		return opts.ClusterResourceNamespace
 	}
 	return issuer.GetNamespace()
 }

@@ -5,6 +5,8 @@
 //     issuing, and sets Issuing=True (cmctl renew sets it by hand);
 //   - keymanager: keeps the next private key in a temporary Secret while issuing;
 //   - requestmanager: creates the CertificateRequest for the next revision;
+//   - signing: approves and signs the request just created, for the built-in issuers,
+//     as the CertificateRequest controller would;
 //   - issuing: writes the signed result into the Secret, or records the failure;
 //   - readiness: keeps Ready, notBefore, notAfter and renewalTime;
 //   - revisionmanager: prunes CertificateRequests beyond revisionHistoryLimit.
@@ -13,7 +15,7 @@
 // this order on one copy of the Certificate and writes its status once. Through a kcp
 // virtual workspace every request costs the server an authorization and a forward, and
 // every hop between controllers waits for a watch event: one controller makes a first
-// issuance two status writes and three hops instead of five and six, and its steps can
+// issuance two status writes and one reconcile instead of five and six, and its steps can
 // never conflict with each other. Each step still acts only on what it sees, so any
 // reconcile may stop after any write and the next one carries on.
 //
@@ -44,7 +46,7 @@ import (
 type step func(ctx context.Context, s *state) (reconcile.Result, error)
 
 // steps run in this order: a step sees what the ones before it decided.
-var steps = []step{trigger, keyManager, requestManager, issuing, readiness, revisionManager}
+var steps = []step{trigger, keyManager, requestManager, signing, issuing, readiness, revisionManager}
 
 // Setup registers the Certificate controller.
 func Setup(mgr mcmanager.Manager, opts controller.Options) error {
@@ -115,9 +117,30 @@ type state struct {
 	// written holds the Secrets this reconcile has written, by name: later steps read
 	// them here, since the cache may not show them yet.
 	written map[string]*corev1.Secret
-	// issuingStored says Issuing=True was in the Certificate as read, so stored in kcp,
-	// not just set by this reconcile's trigger.
+	// created is the CertificateRequest this reconcile has created, if any: the cache
+	// does not show it yet.
+	created *cmapi.CertificateRequest
+	// issuingStored says Issuing=True is stored in kcp (it was in the Certificate as read,
+	// or storeStatus wrote it), not just set by this reconcile's trigger.
 	issuingStored bool
+}
+
+// storeStatus writes the status as it stands mid-reconcile, for a step that must not act
+// before kcp holds what the steps before it decided.
+func (s *state) storeStatus(ctx context.Context) error {
+	if err := s.ws.Client.Status().Update(ctx, s.crt); err != nil {
+		return err
+	}
+	s.issuingStored = cmapiutil.CertificateHasCondition(s.crt, issuingTrue)
+	return nil
+}
+
+// getSecret reads a Secret of the workspace, seeing the ones this reconcile has written.
+func (s *state) getSecret(ctx context.Context, namespace, name string) (*corev1.Secret, error) {
+	if w, ok := s.written[name]; ok && namespace == s.crt.Namespace {
+		return w, nil
+	}
+	return s.ws.GetSecret(ctx, namespace, name)
 }
 
 // secret is the Certificate's Secret, or nil when it does not exist.
@@ -184,6 +207,9 @@ func (s *state) request(ctx context.Context, revision int) (*cmapi.CertificateRe
 	name, err := issuance.RequestName(s.crt, revision)
 	if err != nil {
 		return nil, err
+	}
+	if s.created != nil && s.created.Name == name {
+		return s.created, nil
 	}
 	cr := &cmapi.CertificateRequest{}
 	err = s.ws.Client.Get(ctx, client.ObjectKey{Namespace: s.crt.Namespace, Name: name}, cr)

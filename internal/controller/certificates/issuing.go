@@ -31,11 +31,7 @@ func issuing(ctx context.Context, s *state) (reconcile.Result, error) {
 	if !cmapiutil.CertificateHasCondition(s.crt, issuingTrue) {
 		return reconcile.Result{}, refreshSecret(ctx, s)
 	}
-	if s.crt.Status.NextPrivateKeySecretName == nil || !s.issuingStored {
-		// Nothing is written before Issuing=True is stored in kcp. Were the Secret written
-		// and the status write after it lost, the next reconcile would then find
-		// Issuing=True and finish; otherwise the trigger would find a valid Secret, start
-		// nothing, and the revision would never be recorded.
+	if s.crt.Status.NextPrivateKeySecretName == nil {
 		return reconcile.Result{}, nil
 	}
 	revision := s.revision() + 1
@@ -63,6 +59,15 @@ func issuing(ctx context.Context, s *state) (reconcile.Result, error) {
 	}
 	if err := checkSignedForKey(cr.Status.Certificate, keySecret); err != nil {
 		return reconcile.Result{}, failIssuance(s, err.Error())
+	}
+	if !s.issuingStored {
+		// Nothing is written before Issuing=True is stored in kcp. Were the Secret written
+		// and the status write after it lost, the next reconcile would then find
+		// Issuing=True and finish; otherwise the trigger would find a valid Secret, start
+		// nothing, and the revision would never be recorded.
+		if err := s.storeStatus(ctx); err != nil {
+			return reconcile.Result{}, err
+		}
 	}
 	secret, err := renderSecret(ctx, s, issuance.SecretContents{
 		PrivateKey: keySecret.Data[corev1.TLSPrivateKeyKey], Certificate: cr.Status.Certificate, CA: cr.Status.CA,

@@ -13,6 +13,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
+	"github.com/platform-mesh/cert-manager-msp/internal/controller/certificaterequests"
 	"github.com/platform-mesh/cert-manager-msp/internal/issuance"
 )
 
@@ -58,8 +59,22 @@ func requestManager(ctx context.Context, s *state) (reconcile.Result, error) {
 		s.ws.Recorder.Eventf(s.crt, corev1.EventTypeWarning, "RequestFailed", "Failed to create CertificateRequest: %v", err)
 		return reconcile.Result{}, err
 	}
+	s.created = cr
 	s.ws.Recorder.Eventf(s.crt, corev1.EventTypeNormal, "Requested", "Created new CertificateRequest resource %q", cr.Name)
 	return reconcile.Result{}, nil
+}
+
+// signing settles the request this reconcile has just created (approves it and, for a
+// built-in issuer, signs it) the way the CertificateRequest controller would, so that
+// issuing can finish in this same reconcile instead of after two trips through kcp's
+// watch. Requests the cache shows are left to that controller, which waits
+// certificaterequests.InlineGrace before taking over new ones from here.
+func signing(ctx context.Context, s *state) (reconcile.Result, error) {
+	if s.created == nil || !s.opts.ApproveRequests {
+		return reconcile.Result{}, nil
+	}
+	ws := s.ws.As(certificaterequests.Component)
+	return certificaterequests.Settle(ctx, ws, s.opts, s.created, s.getSecret)
 }
 
 func requestMatches(crt *cmapi.Certificate, cr *cmapi.CertificateRequest, public any) bool {
