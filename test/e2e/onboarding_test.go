@@ -36,6 +36,24 @@ func TestOnboarding(t *testing.T) {
 		t.Errorf("default-ca spec %+v", ca.Spec)
 	}
 
+	t.Run("a new account sees no transient failures", func(t *testing.T) {
+		// Each default is made once the one it builds on is Ready, so onboarding records no
+		// warnings and no request waiting for an issuer. Events are sent asynchronously.
+		time.Sleep(2 * time.Second)
+		events := &corev1.EventList{}
+		if err := c.List(t.Context(), events); err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range events.Items {
+			if e.Type == corev1.EventTypeWarning || e.Reason == "IssuerNotReady" || e.Reason == "IssuerNotFound" {
+				t.Errorf("event on %s %s: %s %s: %s", e.InvolvedObject.Kind, e.InvolvedObject.Name, e.Type, e.Reason, e.Message)
+			}
+		}
+		if len(events.Items) == 0 {
+			t.Error("no events at all: the check above would pass for the wrong reason")
+		}
+	})
+
 	t.Run("a deleted default comes back", func(t *testing.T) {
 		old := defaultIssuer.UID
 		if err := c.Delete(t.Context(), &cmapi.ClusterIssuer{ObjectMeta: metav1.ObjectMeta{Name: "default"}}); err != nil {

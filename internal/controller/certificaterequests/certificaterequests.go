@@ -67,7 +67,12 @@ func (r *reconciler) Reconcile(ctx context.Context, req mcreconcile.Request) (re
 	if wait := leftToCertificate(cr, r.opts); wait > 0 {
 		return reconcile.Result{RequeueAfter: wait}, nil
 	}
-	return Settle(ctx, ws, r.opts, cr, ws.GetSecret)
+	res, err := Settle(ctx, ws, r.opts, cr, ws.GetSecret)
+	if apierrors.IsConflict(err) {
+		// Someone else wrote first; the watch brings the new version.
+		return reconcile.Result{RequeueAfter: time.Second}, nil
+	}
+	return res, err
 }
 
 // Component names this controller in events.
@@ -78,6 +83,8 @@ const Component = "cert-manager-certificaterequests"
 // does the Certificate controller for the request it has just created: signing there
 // saves a round trip through kcp's watch to this controller. getSecret reads the
 // workspace's Secrets; a caller that has just written some passes a reader that sees them.
+// When the status write fails, the error says so (a conflict too), and cr's status in
+// memory is not what kcp holds.
 func Settle(ctx context.Context, ws *controller.Workspace, opts controller.Options, cr *cmapi.CertificateRequest, getSecret signer.SecretGetter) (reconcile.Result, error) {
 	if !builtInIssuer(cr.Spec.IssuerRef) {
 		return reconcile.Result{}, nil // an external issuer's request
@@ -87,9 +94,6 @@ func Settle(ctx context.Context, ws *controller.Workspace, opts controller.Optio
 	res, err := sign(ctx, ws, opts, cr, getSecret)
 	if controller.StatusChanged(before, &cr.Status) {
 		if uerr := ws.Client.Status().Update(ctx, cr); uerr != nil {
-			if apierrors.IsConflict(uerr) {
-				return reconcile.Result{RequeueAfter: time.Second}, nil
-			}
 			return reconcile.Result{}, errors.Join(err, uerr)
 		}
 	}

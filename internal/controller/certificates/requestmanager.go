@@ -68,13 +68,16 @@ func requestManager(ctx context.Context, s *state) (reconcile.Result, error) {
 // built-in issuer, signs it) the way the CertificateRequest controller would, so that
 // issuing can finish in this same reconcile instead of after two trips through kcp's
 // watch. Requests the cache shows are left to that controller, which waits
-// certificaterequests.InlineGrace before taking over new ones from here.
+// certificaterequests.InlineGrace before taking over new ones from here; retrying a
+// request left Pending is its job too. A failed write ends the reconcile, so no later
+// step acts on a status that kcp does not hold.
 func signing(ctx context.Context, s *state) (reconcile.Result, error) {
 	if s.created == nil || !s.opts.ApproveRequests {
 		return reconcile.Result{}, nil
 	}
 	ws := s.ws.As(certificaterequests.Component)
-	return certificaterequests.Settle(ctx, ws, s.opts, s.created, s.getSecret)
+	_, err := certificaterequests.Settle(ctx, ws, s.opts, s.created, s.getSecret)
+	return reconcile.Result{}, err
 }
 
 func requestMatches(crt *cmapi.Certificate, cr *cmapi.CertificateRequest, public any) bool {

@@ -11,7 +11,9 @@ import (
 	"context"
 	"time"
 
+	cmapiutil "github.com/cert-manager/cert-manager/pkg/api/util"
 	cmapi "github.com/cert-manager/cert-manager/pkg/apis/certmanager/v1"
+	cmmeta "github.com/cert-manager/cert-manager/pkg/apis/meta/v1"
 	cmac "github.com/cert-manager/cert-manager/pkg/client/applyconfigurations/certmanager/v1"
 	cmmetaac "github.com/cert-manager/cert-manager/pkg/client/applyconfigurations/meta/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -65,6 +67,12 @@ type object struct {
 	key   client.ObjectKey
 	empty client.Object
 	apply runtime.ApplyConfiguration
+	// after, when set, says whether the default this one builds on can serve yet. Made
+	// before that, it would only fail for a moment (a root CA request pending on an
+	// issuer not yet Ready, a CA issuer whose Secret does not exist), which the consumer
+	// sees as warnings and kcp pays for in requests. The watch event that makes it true
+	// brings the reconcile back.
+	after func(ctx context.Context, c client.Reader) (bool, error)
 }
 
 // defaults are the objects every ordering workspace gets. The root CA's subject names the
@@ -73,7 +81,7 @@ type object struct {
 func (r *reconciler) defaults(cluster string) []object {
 	return []object{
 		{client.ObjectKey{Name: SelfSignedIssuer}, &cmapi.ClusterIssuer{},
-			cmac.ClusterIssuer(SelfSignedIssuer).WithSpec(cmac.IssuerSpec().WithSelfSigned(cmac.SelfSignedIssuer()))},
+			cmac.ClusterIssuer(SelfSignedIssuer).WithSpec(cmac.IssuerSpec().WithSelfSigned(cmac.SelfSignedIssuer())), nil},
 		{client.ObjectKey{Namespace: r.ns, Name: DefaultCA}, &cmapi.Certificate{},
 			cmac.Certificate(DefaultCA, r.ns).WithSpec(cmac.CertificateSpec().
 				WithIsCA(true).
@@ -84,10 +92,35 @@ func (r *reconciler) defaults(cluster string) []object {
 				WithPrivateKey(cmac.CertificatePrivateKey().
 					WithAlgorithm(cmapi.ECDSAKeyAlgorithm).WithSize(256).WithRotationPolicy(cmapi.RotationPolicyNever)).
 				WithIssuerRef(cmmetaac.IssuerReference().
-					WithName(SelfSignedIssuer).WithKind(cmapi.ClusterIssuerKind).WithGroup(cmapi.SchemeGroupVersion.Group)))},
+					WithName(SelfSignedIssuer).WithKind(cmapi.ClusterIssuerKind).WithGroup(cmapi.SchemeGroupVersion.Group))),
+			issuerReady(SelfSignedIssuer)},
 		{client.ObjectKey{Name: DefaultIssuer}, &cmapi.ClusterIssuer{},
-			cmac.ClusterIssuer(DefaultIssuer).WithSpec(cmac.IssuerSpec().WithCA(cmac.CAIssuer().WithSecretName(DefaultCA)))},
+			cmac.ClusterIssuer(DefaultIssuer).WithSpec(cmac.IssuerSpec().WithCA(cmac.CAIssuer().WithSecretName(DefaultCA))),
+			r.caIssued},
 	}
+}
+
+// issuerReady is whether the ClusterIssuer name is Ready, in the cache.
+func issuerReady(name string) func(context.Context, client.Reader) (bool, error) {
+	return func(ctx context.Context, c client.Reader) (bool, error) {
+		ci := &cmapi.ClusterIssuer{}
+		if err := c.Get(ctx, client.ObjectKey{Name: name}, ci); err != nil {
+			return false, client.IgnoreNotFound(err)
+		}
+		return cmapiutil.IssuerHasCondition(ci, cmapi.IssuerCondition{Type: cmapi.IssuerConditionReady, Status: cmmeta.ConditionTrue}), nil
+	}
+}
+
+// caIssued is whether the default root Certificate is Ready, in the cache: then its
+// Secret holds the key pair, and the CA issuer that signs with it is Ready at once. (Its
+// status write is the event that brings this reconcile back; the Secret's own event is
+// not watched here.)
+func (r *reconciler) caIssued(ctx context.Context, c client.Reader) (bool, error) {
+	crt := &cmapi.Certificate{}
+	if err := c.Get(ctx, client.ObjectKey{Namespace: r.ns, Name: DefaultCA}, crt); err != nil {
+		return false, client.IgnoreNotFound(err)
+	}
+	return cmapiutil.CertificateHasCondition(crt, cmapi.CertificateCondition{Type: cmapi.CertificateConditionReady, Status: cmmeta.ConditionTrue}), nil
 }
 
 func (r *reconciler) Reconcile(ctx context.Context, req mcreconcile.Request) (reconcile.Result, error) {
@@ -112,6 +145,11 @@ func (r *reconciler) Reconcile(ctx context.Context, req mcreconcile.Request) (re
 		}
 		if !apierrors.IsNotFound(err) {
 			return reconcile.Result{}, err
+		}
+		if obj.after != nil {
+			if ok, err := obj.after(ctx, ws.Client); err != nil || !ok {
+				return reconcile.Result{}, err
+			}
 		}
 		// Not forced. Through the virtual workspace this behaves as a create-or-update (kcp
 		// v0.31 records it as an Update), so a default the consumer re-created in the moment
