@@ -34,6 +34,7 @@ type options struct {
 	timeout time.Duration
 	profile time.Duration // kcp CPU profile at the start of the burst; 0: none
 	args    []string      // extra operator flags
+	env     []string      // extra operator environment, KEY=VALUE
 }
 
 func main() {
@@ -46,6 +47,7 @@ func main() {
 	flag.DurationVar(&o.timeout, "timeout", 30*time.Minute, "give up on a run after this long")
 	flag.DurationVar(&o.profile, "kcp-profile", 20*time.Second, "record a kcp CPU profile this long from the start of the burst (0: none)")
 	operatorArgs := flag.String("operator-args", "", "more operator flags, space-separated")
+	operatorEnv := flag.String("operator-env", "", "more operator environment, space-separated KEY=VALUE (e.g. GOMEMLIMIT=300MiB); kcp and the benchmark do not get it")
 	flag.Parse()
 	for _, s := range strings.Split(*scales, ",") {
 		n, err := strconv.Atoi(strings.TrimSpace(s))
@@ -55,6 +57,7 @@ func main() {
 		o.scales = append(o.scales, n)
 	}
 	o.args = strings.Fields(*operatorArgs)
+	o.env = strings.Fields(*operatorEnv)
 	// client-go logs the floor's writers being stopped mid-request; that is expected.
 	klog.SetOutput(io.Discard)
 	klog.LogToStderr(false)
@@ -70,10 +73,12 @@ func fail(err error) {
 
 // Report is everything one invocation measured.
 type Report struct {
-	Machine Machine  `json:"machine"`
-	Key     string   `json:"key"`
-	Floor   Floor    `json:"floor"`
-	Runs    []Result `json:"runs"`
+	Machine      Machine  `json:"machine"`
+	Key          string   `json:"key"`
+	OperatorArgs []string `json:"operatorArgs,omitempty"`
+	OperatorEnv  []string `json:"operatorEnv,omitempty"`
+	Floor        Floor    `json:"floor"`
+	Runs         []Result `json:"runs"`
 }
 
 // Machine says where the numbers come from.
@@ -88,7 +93,7 @@ func run(o options) error {
 	if err := os.MkdirAll(o.out, 0o755); err != nil {
 		return err
 	}
-	rep := Report{Key: o.key, Machine: Machine{CPUs: runtime.NumCPU(), GoVersion: runtime.Version(),
+	rep := Report{Key: o.key, OperatorArgs: o.args, OperatorEnv: o.env, Machine: Machine{CPUs: runtime.NumCPU(), GoVersion: runtime.Version(),
 		OS: runtime.GOOS + "/" + runtime.GOARCH, Date: time.Now().UTC().Format(time.RFC3339)}}
 	var err error
 	fmt.Println("measuring the crypto floor")

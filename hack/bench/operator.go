@@ -28,17 +28,17 @@ type operatorProc struct {
 	pprofURL    string
 	bin, dir    string
 	kubeconfig  string
-	args        []string
+	args, env   []string
 	generations int
 }
 
-func startOperator(ctx context.Context, dir, kubeconfig string, args []string) (*operatorProc, error) {
+func startOperator(ctx context.Context, dir, kubeconfig string, args, env []string) (*operatorProc, error) {
 	bin := filepath.Join(dir, "cert-manager-msp")
 	build := exec.CommandContext(ctx, "go", "build", "-o", bin, "./cmd/cert-manager-msp")
 	if out, err := build.CombinedOutput(); err != nil {
 		return nil, fmt.Errorf("go build: %v\n%s", err, out)
 	}
-	p := &operatorProc{bin: bin, dir: dir, kubeconfig: kubeconfig, args: args}
+	p := &operatorProc{bin: bin, dir: dir, kubeconfig: kubeconfig, args: args, env: env}
 	return p, p.start(ctx)
 }
 
@@ -62,6 +62,7 @@ func (p *operatorProc) start(ctx context.Context) error {
 		"--health-probe-bind-address=0", "--zap-log-level=error",
 		fmt.Sprintf("--pprof-bind-address=127.0.0.1:%d", pprofPort)}, p.args...)
 	p.cmd = exec.Command(p.bin, args...)
+	p.cmd.Env = append(os.Environ(), p.env...)
 	p.cmd.Stdout, p.cmd.Stderr = log, log
 	if err := p.cmd.Start(); err != nil {
 		return err

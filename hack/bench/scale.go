@@ -216,7 +216,7 @@ func startEnv(ctx context.Context, o options, w int) (*env, error) {
 		e.stop()
 		return nil, err
 	}
-	if e.operator, err = startOperator(ctx, dir, kubeconfig, o.args); err != nil {
+	if e.operator, err = startOperator(ctx, dir, kubeconfig, o.args, o.env); err != nil {
 		e.stop()
 		return nil, err
 	}
