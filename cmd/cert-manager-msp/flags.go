@@ -19,7 +19,9 @@ type config struct {
 	ctrl     controller.Options
 	onboard  bool
 	qps      float64
-	zap      zap.Options
+	// memoryLimit is the container's memory limit in bytes (0: not known).
+	memoryLimit int64
+	zap         zap.Options
 }
 
 // bindFlags defines the operator's flags on fs. The reference docs list every one of
@@ -49,6 +51,18 @@ func bindFlags(fs *flag.FlagSet) *config {
 		"give every workspace that orders a SelfSigned ClusterIssuer, a root CA and a CA ClusterIssuer \"default\"")
 	fs.BoolVar(&c.ctrl.ApproveRequests, "approve-requests", true,
 		"approve CertificateRequests for the built-in issuers; turn off when an external approver decides")
+	fs.Int64Var(&c.memoryLimit, "memory-limit", 0,
+		"the container's memory limit in bytes; the Go runtime keeps its memory under 90% of it unless GOMEMLIMIT is set (0: no limit)")
 	c.zap.BindFlags(fs)
 	return c
+}
+
+// softMemoryLimit is the Go runtime's soft memory limit for a container limit, and
+// whether to set one: 90% of the limit, leaving the headroom Go's GC guide suggests for
+// memory the runtime does not manage. GOMEMLIMIT, when set, is the operator's own choice.
+func softMemoryLimit(containerLimit int64, gomemlimit string) (int64, bool) {
+	if containerLimit <= 0 || gomemlimit != "" {
+		return 0, false
+	}
+	return containerLimit / 10 * 9, true
 }

@@ -47,3 +47,26 @@ func readDoc(t *testing.T, path string) string {
 	}
 	return string(raw)
 }
+
+func TestSoftMemoryLimit(t *testing.T) {
+	const mi = 1 << 20
+	cases := []struct {
+		name       string
+		limit      int64
+		gomemlimit string
+		want       int64
+		set        bool
+	}{
+		{"90% of the container's limit", 512 * mi, "", 512 * mi / 10 * 9, true},
+		{"no container limit: Go's default", 0, "", 0, false},
+		{"GOMEMLIMIT set: left to it", 512 * mi, "300MiB", 0, false},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			got, set := softMemoryLimit(tc.limit, tc.gomemlimit)
+			if got != tc.want || set != tc.set {
+				t.Errorf("got %d, %v; want %d, %v", got, set, tc.want, tc.set)
+			}
+		})
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"runtime/debug"
 
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
@@ -19,6 +20,12 @@ func main() {
 	c := bindFlags(flag.CommandLine)
 	flag.Parse()
 	ctrl.SetLogger(zap.New(zap.UseFlagOptions(&c.zap)))
+	if limit, ok := softMemoryLimit(c.memoryLimit, os.Getenv("GOMEMLIMIT")); ok {
+		// Without it the heap grows to twice what is live before a collection, which at
+		// 10,000 Certificates comes close to the chart's default limit.
+		debug.SetMemoryLimit(limit)
+		ctrl.Log.Info("Go memory limit set", "bytes", limit, "containerLimit", c.memoryLimit)
+	}
 
 	c.operator.QPS = float32(c.qps)
 	c.operator.Controllers = operator.Controllers(c.ctrl, c.onboard)

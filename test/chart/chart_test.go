@@ -161,6 +161,12 @@ func TestDefaultDeploymentIsHardenedAndElectsALeader(t *testing.T) {
 	if c.Resources.Requests.Cpu().IsZero() || c.Resources.Requests.Memory().IsZero() || c.Resources.Limits.Memory().IsZero() {
 		t.Errorf("resources not set: %+v", c.Resources)
 	}
+	if !slices.ContainsFunc(c.Env, func(e corev1.EnvVar) bool {
+		return e.Name == "MEMORY_LIMIT" && e.ValueFrom != nil && e.ValueFrom.ResourceFieldRef != nil &&
+			e.ValueFrom.ResourceFieldRef.Resource == "limits.memory"
+	}) || !slices.Contains(c.Args, "--memory-limit=$(MEMORY_LIMIT)") {
+		t.Errorf("--memory-limit does not follow the container's memory limit: env %+v, args %v", c.Env, c.Args)
+	}
 	if c.LivenessProbe == nil || c.LivenessProbe.HTTPGet.Path != "/healthz" || c.ReadinessProbe == nil || c.ReadinessProbe.HTTPGet.Path != "/readyz" {
 		t.Errorf("probes: liveness %+v readiness %+v", c.LivenessProbe, c.ReadinessProbe)
 	}
