@@ -12,7 +12,6 @@ import (
 
 	"github.com/cert-manager/cert-manager/pkg/util/pki"
 	"github.com/kcp-dev/logicalcluster/v3"
-	apisv1alpha1 "github.com/kcp-dev/sdk/apis/apis/v1alpha1"
 	corev1alpha1 "github.com/kcp-dev/sdk/apis/core/v1alpha1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -143,12 +142,9 @@ func virtualWorkspaceClient(ctx context.Context, e *env, a account) (client.Clie
 	if err != nil {
 		return nil, err
 	}
-	slice := &apisv1alpha1.APIExportEndpointSlice{}
-	if err := prov.Get(ctx, client.ObjectKey{Name: provider.EndpointSliceName}, slice); err != nil {
+	url, err := provider.VirtualWorkspaceURL(ctx, prov)
+	if err != nil {
 		return nil, err
-	}
-	if len(slice.Status.APIExportEndpoints) == 0 {
-		return nil, fmt.Errorf("endpoint slice %s lists no URL", provider.EndpointSliceName)
 	}
 	lc := &corev1alpha1.LogicalCluster{}
 	if err := a.client.Get(ctx, client.ObjectKey{Name: corev1alpha1.LogicalClusterName}, lc); err != nil {
@@ -158,6 +154,6 @@ func virtualWorkspaceClient(ctx context.Context, e *env, a account) (client.Clie
 	if err != nil {
 		return nil, err
 	}
-	cfg.Host = slice.Status.APIExportEndpoints[0].URL + "/clusters/" + logicalcluster.From(lc).String()
+	cfg.Host = url + "/clusters/" + logicalcluster.From(lc).String()
 	return client.New(cfg, client.Options{Scheme: operator.Scheme})
 }

@@ -54,7 +54,7 @@ type Result struct {
 	RestartSeconds float64 `json:"restartReconciledSeconds"`
 	RestartNewCRs  int     `json:"restartNewCertificateRequests"`
 
-	// KCPFloor is the kcp floor measured in this run (the crypto floor is the report's).
+	// KCPFloor is the kcp floor measured in this run, with the report's crypto floor.
 	KCPFloor Floor `json:"kcpFloor"`
 	// KCPRequests is what kcp served during the burst, per issuance, from every client
 	// (the operator, and the benchmark's own creates and watches).

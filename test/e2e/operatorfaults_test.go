@@ -86,16 +86,9 @@ func virtualWorkspaceURL(t *testing.T) string {
 		t.Fatal(err)
 	}
 	var url string
-	eventually(t, 30*time.Second, "the endpoint slice to list a URL", func(ctx context.Context) error {
-		slice := &apisv1alpha1.APIExportEndpointSlice{}
-		if err := c.Get(ctx, client.ObjectKey{Name: provider.EndpointSliceName}, slice); err != nil {
-			return err
-		}
-		if len(slice.Status.APIExportEndpoints) == 0 {
-			return fmt.Errorf("no endpoints")
-		}
-		url = slice.Status.APIExportEndpoints[0].URL
-		return nil
+	eventually(t, 30*time.Second, "the endpoint slice to list a URL", func(ctx context.Context) (err error) {
+		url, err = provider.VirtualWorkspaceURL(ctx, c)
+		return err
 	})
 	return url
 }
