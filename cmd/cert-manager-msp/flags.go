@@ -44,7 +44,7 @@ func bindFlags(fs *flag.FlagSet) *config {
 		"how often replicas try to acquire or renew the Lease")
 	fs.Float64Var(&c.qps, "kube-api-qps", 50, "client-go rate limit of each client the operator makes towards kcp (queries per second)")
 	fs.IntVar(&c.operator.Burst, "kube-api-burst", 100, "burst above --kube-api-qps for each of those clients")
-	fs.IntVar(&c.ctrl.Workers, "concurrent-workers", 5, "reconciles that each controller runs at once, across all workspaces")
+	fs.IntVar(&c.ctrl.Workers, "concurrent-workers", controller.DefaultWorkers, "reconciles that each controller runs at once, across all workspaces")
 	fs.StringVar(&c.ctrl.ClusterResourceNamespace, "cluster-resource-namespace", "cert-manager",
 		"namespace, in every workspace, that holds ClusterIssuer Secrets and the default CA")
 	fs.BoolVar(&c.onboard, "onboard-default-issuers", true,

@@ -151,7 +151,7 @@ const instanceID = "e2e-operator"
 
 // sharedWorkers is the binary's default --concurrent-workers: the tests run with
 // reconciles in parallel, as production does.
-const sharedWorkers = 5
+const sharedWorkers = controller.DefaultWorkers
 
 // startSharedOperator runs one operator with the real controllers for the whole package,
 // as production runs one for all workspaces. Tests must not start a second one that also
