@@ -3,10 +3,24 @@ package controller
 import (
 	"bytes"
 	"maps"
+	"time"
 
 	"k8s.io/apimachinery/pkg/api/equality"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/conversion"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 )
+
+// RequeueOnConflict ends a reconcile whose write lost to another (a conflict) with a
+// quiet retry: the watch brings the newer version before it, and the retry works from
+// that. Under load the caches lag, so this is routine, not an error worth a log line
+// and the rate limiter's backoff. Any other result passes through.
+func RequeueOnConflict(res reconcile.Result, err error) (reconcile.Result, error) {
+	if apierrors.IsConflict(err) {
+		return reconcile.Result{RequeueAfter: time.Second}, nil
+	}
+	return res, err
+}
 
 // StatusChanged says whether a reconcile changed the status it began with a copy of, so
 // whether it has anything to write.

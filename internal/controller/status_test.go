@@ -1,13 +1,17 @@
 package controller
 
 import (
+	"errors"
 	"testing"
 	"time"
 
 	cmapi "github.com/cert-manager/cert-manager/pkg/apis/certmanager/v1"
 	cmmeta "github.com/cert-manager/cert-manager/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 )
 
 func TestStatusChanged(t *testing.T) {
@@ -65,4 +69,20 @@ func BenchmarkStatusChanged(b *testing.B) {
 			equality.Semantic.DeepEqual(s, c)
 		}
 	})
+}
+
+func TestRequeueOnConflict(t *testing.T) {
+	gr := schema.GroupResource{Group: "cert-manager.io", Resource: "clusterissuers"}
+	conflict := apierrors.NewConflict(gr, "default", errors.New("the object has been modified"))
+	if res, err := RequeueOnConflict(reconcile.Result{}, conflict); err != nil || res.RequeueAfter <= 0 {
+		t.Errorf("a conflict: got %+v, %v; want a requeue and no error", res, err)
+	}
+	other := apierrors.NewForbidden(gr, "default", errors.New("no"))
+	if _, err := RequeueOnConflict(reconcile.Result{}, other); err != other {
+		t.Errorf("another error: got %v, want it passed through", err)
+	}
+	want := reconcile.Result{RequeueAfter: time.Hour}
+	if res, err := RequeueOnConflict(want, nil); err != nil || res != want {
+		t.Errorf("success: got %+v, %v; want %+v passed through", res, err, want)
+	}
 }

@@ -67,12 +67,7 @@ func (r *reconciler) Reconcile(ctx context.Context, req mcreconcile.Request) (re
 	if wait := leftToCertificate(cr, r.opts); wait > 0 {
 		return reconcile.Result{RequeueAfter: wait}, nil
 	}
-	res, err := Settle(ctx, ws, r.opts, cr, ws.GetSecret)
-	if apierrors.IsConflict(err) {
-		// Someone else wrote first; the watch brings the new version.
-		return reconcile.Result{RequeueAfter: time.Second}, nil
-	}
-	return res, err
+	return controller.RequeueOnConflict(Settle(ctx, ws, r.opts, cr, ws.GetSecret))
 }
 
 // Component names this controller in events.

@@ -85,11 +85,7 @@ func (r *reconciler) Reconcile(ctx context.Context, req mcreconcile.Request) (re
 	if err == nil && controller.StatusChanged(before, &crt.Status) {
 		err = s.ws.Client.Status().Update(ctx, crt)
 	}
-	if apierrors.IsConflict(err) {
-		// Someone else wrote first; the watch brings the new version.
-		return reconcile.Result{RequeueAfter: time.Second}, nil
-	}
-	return res, err
+	return controller.RequeueOnConflict(res, err)
 }
 
 // run runs every step and returns the soonest requeue any of them asked for. It stops at

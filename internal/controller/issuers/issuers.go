@@ -118,14 +118,16 @@ func (r *reconciler) Reconcile(ctx context.Context, req mcreconcile.Request) (re
 	}
 	cmapiutil.SetIssuerCondition(issuer, issuer.GetGeneration(), cmapi.IssuerConditionReady, condStatus, status.Reason, status.Message)
 	if controller.StatusChanged(before.GetStatus(), issuer.GetStatus()) {
+		if err := ws.Client.Status().Update(ctx, issuer); err != nil {
+			return controller.RequeueOnConflict(reconcile.Result{}, client.IgnoreNotFound(err))
+		}
+		// After the write, so that a write lost to a conflict and retried does not
+		// announce the same change twice.
 		eventType := corev1.EventTypeNormal
 		if !status.Ready {
 			eventType = corev1.EventTypeWarning
 		}
 		ws.Recorder.Event(issuer, eventType, status.Reason, status.Message)
-		if err := ws.Client.Status().Update(ctx, issuer); err != nil {
-			return reconcile.Result{}, client.IgnoreNotFound(err)
-		}
 	}
 	switch {
 	case !status.Ready:
