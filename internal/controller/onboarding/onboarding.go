@@ -14,12 +14,9 @@ import (
 	cmapiutil "github.com/cert-manager/cert-manager/pkg/api/util"
 	cmapi "github.com/cert-manager/cert-manager/pkg/apis/certmanager/v1"
 	cmmeta "github.com/cert-manager/cert-manager/pkg/apis/meta/v1"
-	cmac "github.com/cert-manager/cert-manager/pkg/client/applyconfigurations/certmanager/v1"
-	cmmetaac "github.com/cert-manager/cert-manager/pkg/client/applyconfigurations/meta/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
@@ -62,11 +59,9 @@ type reconciler struct {
 	ns  string
 }
 
-// object is one default: how to find it in the cache and how to apply it.
+// object is one default, as it is created.
 type object struct {
-	key   client.ObjectKey
-	empty client.Object
-	apply runtime.ApplyConfiguration
+	obj client.Object
 	// after, when set, says whether the default this one builds on can serve yet. Made
 	// before that, it would only fail for a moment (a root CA request pending on an
 	// issuer not yet Ready, a CA issuer whose Secret does not exist), which the consumer
@@ -80,23 +75,30 @@ type object struct {
 // as well as by key.
 func (r *reconciler) defaults(cluster string) []object {
 	return []object{
-		{client.ObjectKey{Name: SelfSignedIssuer}, &cmapi.ClusterIssuer{},
-			cmac.ClusterIssuer(SelfSignedIssuer).WithSpec(cmac.IssuerSpec().WithSelfSigned(cmac.SelfSignedIssuer())), nil},
-		{client.ObjectKey{Namespace: r.ns, Name: DefaultCA}, &cmapi.Certificate{},
-			cmac.Certificate(DefaultCA, r.ns).WithSpec(cmac.CertificateSpec().
-				WithIsCA(true).
-				WithCommonName("cert-manager-msp default CA").
-				WithSubject(cmac.X509Subject().WithOrganizationalUnits(cluster)).
-				WithSecretName(DefaultCA).
-				WithDuration(metav1.Duration{Duration: caDuration}).
-				WithPrivateKey(cmac.CertificatePrivateKey().
-					WithAlgorithm(cmapi.ECDSAKeyAlgorithm).WithSize(256).WithRotationPolicy(cmapi.RotationPolicyNever)).
-				WithIssuerRef(cmmetaac.IssuerReference().
-					WithName(SelfSignedIssuer).WithKind(cmapi.ClusterIssuerKind).WithGroup(cmapi.SchemeGroupVersion.Group))),
-			issuerReady(SelfSignedIssuer)},
-		{client.ObjectKey{Name: DefaultIssuer}, &cmapi.ClusterIssuer{},
-			cmac.ClusterIssuer(DefaultIssuer).WithSpec(cmac.IssuerSpec().WithCA(cmac.CAIssuer().WithSecretName(DefaultCA))),
-			r.caIssued},
+		{&cmapi.ClusterIssuer{
+			ObjectMeta: metav1.ObjectMeta{Name: SelfSignedIssuer},
+			Spec:       cmapi.IssuerSpec{IssuerConfig: cmapi.IssuerConfig{SelfSigned: &cmapi.SelfSignedIssuer{}}},
+		}, nil},
+		{&cmapi.Certificate{
+			ObjectMeta: metav1.ObjectMeta{Namespace: r.ns, Name: DefaultCA},
+			Spec: cmapi.CertificateSpec{
+				IsCA:       true,
+				CommonName: "cert-manager-msp default CA",
+				Subject:    &cmapi.X509Subject{OrganizationalUnits: []string{cluster}},
+				SecretName: DefaultCA,
+				Duration:   &metav1.Duration{Duration: caDuration},
+				PrivateKey: &cmapi.CertificatePrivateKey{
+					Algorithm: cmapi.ECDSAKeyAlgorithm, Size: 256, RotationPolicy: cmapi.RotationPolicyNever,
+				},
+				IssuerRef: cmmeta.IssuerReference{
+					Name: SelfSignedIssuer, Kind: cmapi.ClusterIssuerKind, Group: cmapi.SchemeGroupVersion.Group,
+				},
+			},
+		}, issuerReady(SelfSignedIssuer)},
+		{&cmapi.ClusterIssuer{
+			ObjectMeta: metav1.ObjectMeta{Name: DefaultIssuer},
+			Spec:       cmapi.IssuerSpec{IssuerConfig: cmapi.IssuerConfig{CA: &cmapi.CAIssuer{SecretName: DefaultCA}}},
+		}, r.caIssued},
 	}
 }
 
@@ -139,7 +141,8 @@ func (r *reconciler) Reconcile(ctx context.Context, req mcreconcile.Request) (re
 		return reconcile.Result{}, err
 	}
 	for _, obj := range r.defaults(string(req.ClusterName)) {
-		err := ws.Client.Get(ctx, obj.key, obj.empty)
+		key := client.ObjectKeyFromObject(obj.obj)
+		err := ws.Client.Get(ctx, key, obj.obj.DeepCopyObject().(client.Object))
 		if err == nil {
 			continue // present: the consumer may have changed it, and that is theirs to do
 		}
@@ -151,18 +154,18 @@ func (r *reconciler) Reconcile(ctx context.Context, req mcreconcile.Request) (re
 				return reconcile.Result{}, err
 			}
 		}
-		// Not forced. Through the virtual workspace this behaves as a create-or-update (kcp
-		// v0.31 records it as an Update), so a default the consumer re-created in the moment
-		// since the cache said it was missing would be overwritten; the window is that short.
-		err = ws.Client.Apply(ctx, obj.apply, client.FieldOwner(fieldManager))
-		if apierrors.IsConflict(err) {
-			log.FromContext(ctx).Info("Default object is managed by someone else now; leaving it", "object", obj.key)
+		// Created, not applied: through the virtual workspace an apply acts as an update
+		// (kcp v0.31), so a reconcile whose cache lags would write a default again, and
+		// overwrite what a consumer did to it in the meantime. A create that finds one
+		// leaves it alone.
+		err = ws.Client.Create(ctx, obj.obj, client.FieldOwner(fieldManager))
+		if apierrors.IsAlreadyExists(err) {
 			continue
 		}
 		if err != nil {
 			return reconcile.Result{}, err
 		}
-		log.FromContext(ctx).Info("Created default object", "kind", kindOf(obj.empty), "object", obj.key)
+		log.FromContext(ctx).Info("Created default object", "kind", kindOf(obj.obj), "object", key)
 	}
 	return reconcile.Result{}, nil
 }
