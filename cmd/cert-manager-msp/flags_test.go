@@ -18,8 +18,8 @@ func TestReferenceListsEveryFlag(t *testing.T) {
 	fs := flag.NewFlagSet("cert-manager-msp", flag.ContinueOnError)
 	bindFlags(fs)
 	fs.VisitAll(func(f *flag.Flag) {
-		if regexp.MustCompile(`^zap-`).MatchString(f.Name) {
-			if !regexp.MustCompile("`--zap-log-level`").MatchString(doc) {
+		if strings.HasPrefix(f.Name, "zap-") {
+			if !strings.Contains(doc, "`--zap-log-level`") {
 				t.Error("docs/reference/operator.md does not describe the --zap- flags")
 			}
 			return
@@ -30,7 +30,7 @@ func TestReferenceListsEveryFlag(t *testing.T) {
 			t.Errorf("docs/reference/operator.md does not give --%s's default %q", f.Name, f.DefValue)
 		}
 	})
-	if !regexp.MustCompile("`--kubeconfig`").MatchString(doc) {
+	if !strings.Contains(doc, "`--kubeconfig`") {
 		t.Error("docs/reference/operator.md does not describe --kubeconfig")
 	}
 }

@@ -39,30 +39,34 @@ func TestOnboarding(t *testing.T) {
 	}
 
 	t.Run("a new account sees no transient failures, and cert-manager's event sources", func(t *testing.T) {
-		// Each default is made once the one it builds on is Ready, so onboarding records no
-		// warnings and no request waiting for an issuer. Events are sent asynchronously.
-		time.Sleep(2 * time.Second)
-		events := &corev1.EventList{}
-		if err := c.List(t.Context(), events); err != nil {
-			t.Fatal(err)
-		}
 		// The root's request is approved and signed inside the Certificate's reconcile;
-		// its events still name the request controller, as cert-manager's do.
+		// its events still name the request controller, as cert-manager's do. Events are
+		// sent asynchronously, so wait for those of the root's issuance, the last step.
 		wantSource := map[string]string{"Requested": "cert-manager-certificates",
 			"cert-manager.io": "cert-manager-certificaterequests", "CertificateIssued": "cert-manager-certificaterequests"}
+		events := &corev1.EventList{}
+		eventually(t, 30*time.Second, "the root CA's issuance events", func(ctx context.Context) error {
+			if err := c.List(ctx, events); err != nil {
+				return err
+			}
+			missing := maps.Clone(wantSource)
+			for _, e := range events.Items {
+				delete(missing, e.Reason)
+			}
+			if len(missing) > 0 {
+				return fmt.Errorf("no %v events yet", slices.Sorted(maps.Keys(missing)))
+			}
+			return nil
+		})
+		// Each default is made once the one it builds on is Ready, so onboarding records no
+		// warnings and no request waiting for an issuer.
 		for _, e := range events.Items {
 			if e.Type == corev1.EventTypeWarning || e.Reason == "IssuerNotReady" || e.Reason == "IssuerNotFound" {
 				t.Errorf("event on %s %s: %s %s: %s", e.InvolvedObject.Kind, e.InvolvedObject.Name, e.Type, e.Reason, e.Message)
 			}
-			if want, ok := wantSource[e.Reason]; ok {
-				if e.Source.Component != want {
-					t.Errorf("%s event on %s %s from %q, want %q", e.Reason, e.InvolvedObject.Kind, e.InvolvedObject.Name, e.Source.Component, want)
-				}
-				delete(wantSource, e.Reason)
+			if want, ok := wantSource[e.Reason]; ok && e.Source.Component != want {
+				t.Errorf("%s event on %s %s from %q, want %q", e.Reason, e.InvolvedObject.Kind, e.InvolvedObject.Name, e.Source.Component, want)
 			}
-		}
-		if len(wantSource) > 0 {
-			t.Errorf("no %v events for the root CA's issuance", slices.Sorted(maps.Keys(wantSource)))
 		}
 	})
 
